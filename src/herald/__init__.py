@@ -1,0 +1,3 @@
+"""Herald: self-hostable notification infrastructure that speaks Novu's REST API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,55 @@
+"""FastAPI dependencies: the request's database session and the secret-key guard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.auth.service import authenticate
+from herald.db import Database
+from herald.kit.crypto import SecretBox
+from herald.kit.scope import EnvironmentScope
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+secret_key_header = APIKeyHeader(
+    name="Authorization",
+    scheme_name="secretKey",
+    description='API key authentication. Allowed headers-- "Authorization: ApiKey <secret_key>".',
+    auto_error=False,
+)
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    database: Database = request.app.state.database
+    async with database.session(write=request.method not in _READ_METHODS) as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+async def require_secret_key(
+    request: Request,
+    session: Session,
+    authorization: Annotated[str | None, Security(secret_key_header)],
+) -> EnvironmentScope:
+    scope = await authenticate(session, authorization)
+    request.state.environment_id = scope.environment_id
+    return scope
+
+
+CurrentEnvironment = Annotated[EnvironmentScope, Depends(require_secret_key)]
+
+
+def secret_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+Box = Annotated[SecretBox, Depends(secret_box)]

@@ -1,0 +1,40 @@
+"""Secret-key rows. The hash lookup is the one query not filtered by a caller's scope:
+it is the query that establishes the scope."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.kit.scope import EnvironmentScope
+from herald.models import ApiKey, Environment
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find_scope_by_hash(self, key_hash: str) -> EnvironmentScope | None:
+        statement = (
+            select(Environment.id, Environment.organization_id)
+            .join(ApiKey, ApiKey.environment_id == Environment.id)
+            .where(ApiKey.key_hash == key_hash)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return EnvironmentScope(environment_id=row[0], organization_id=row[1]) if row else None
+
+    async def sealed_key_for(self, environment_id: str) -> str | None:
+        statement = select(ApiKey.key_sealed).where(ApiKey.environment_id == environment_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    def add(self, environment_id: str, key_hash: str, key_sealed: str) -> None:
+        self.session.add(ApiKey(environment_id=environment_id, key_hash=key_hash, key_sealed=key_sealed))
+
+    async def replace(self, environment_id: str, key_hash: str, key_sealed: str) -> bool:
+        """Swap the environment's key in one statement; the old hash stops matching at commit."""
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.environment_id == environment_id)
+            .values(key_hash=key_hash, key_sealed=key_sealed)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,169 @@
+"""`herald`: serve, migrate, and show or regenerate the environments' secret keys.
+
+Every command reads the same `HERALD_*` settings as the server, so `herald keys` run beside a
+running server shows that server's keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from herald.app import create_app
+from herald.config import Settings
+from herald.db import Database
+from herald.environments.service import (
+    EnvironmentCredentials,
+    InstallationCredentials,
+    installation_credentials,
+    regenerate_key_by_name,
+)
+from herald.errors import HeraldError
+from herald.kit.crypto import MasterKeyError, SecretBox, load_master_key
+from herald.logs import configure_logging
+from herald.startup import prepare_installation
+
+T = TypeVar("T")
+app = typer.Typer(help="Herald: notification infrastructure that speaks Novu's API.", no_args_is_help=True)
+keys_app = typer.Typer(help="Show the environments' application identifiers and secret keys.")
+app.add_typer(keys_app, name="keys")
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 3000) -> None:
+    """Run the API in one process on the configured database (embedded SQLite by default)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    _fail_on_master_key_problem(lambda: load_master_key(settings))
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations and bootstrap the installation on first run."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+
+    async def run(database: Database, box: SecretBox) -> None:
+        await prepare_installation(database, box)
+
+    _run_with_database(settings, run)
+    typer.echo("Database is up to date.")
+
+
+@keys_app.callback(invoke_without_command=True)
+def keys(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Print each environment's name, id, application identifier and secret key."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = Settings()
+    configure_logging("warning")
+
+    async def run(database: Database, box: SecretBox) -> InstallationCredentials:
+        await prepare_installation(database, box)
+        async with database.session(write=False) as session:
+            return await installation_credentials(session, box)
+
+    credentials = _run_with_database(settings, run)
+    if as_json:
+        typer.echo(json.dumps(_credentials_json(credentials), indent=2))
+        return
+    typer.echo(f"Organization {credentials.organization_id}\n")
+    for environment in credentials.environments:
+        _print_environment(environment)
+
+
+@keys_app.command("regenerate")
+def regenerate(
+    environment: Annotated[str, typer.Option("--environment", "-e", help="Environment name, e.g. Production.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Replace an environment's secret key; the old key stops working at once."""
+    settings = Settings()
+    configure_logging("warning")
+
+    async def run(database: Database, box: SecretBox) -> EnvironmentCredentials:
+        await prepare_installation(database, box)
+        async with database.session(write=True) as session:
+            return await regenerate_key_by_name(session, box, environment)
+
+    credentials = _run_with_database(settings, run)
+    if as_json:
+        typer.echo(json.dumps(_environment_json(credentials), indent=2))
+        return
+    typer.echo("New secret key; the previous one no longer works.\n")
+    _print_environment(credentials)
+
+
+def _run_with_database(settings: Settings, work: Callable[[Database, SecretBox], Awaitable[T]]) -> T:
+    box = _fail_on_master_key_problem(lambda: SecretBox(load_master_key(settings)))
+
+    async def main() -> T:
+        database = Database(settings)
+        try:
+            return await work(database, box)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except HeraldError as error:
+        typer.secho(f"error: {error.message}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    except MasterKeyError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+def _fail_on_master_key_problem(load: Callable[[], T]) -> T:
+    try:
+        return load()
+    except MasterKeyError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print_environment(environment: EnvironmentCredentials) -> None:
+    typer.echo(f"{environment.name}")
+    typer.echo(f"  environment id          {environment.id}")
+    typer.echo(f"  application identifier  {environment.identifier}")
+    typer.echo(f"  secret key              {environment.secret_key}\n")
+
+
+def _environment_json(environment: EnvironmentCredentials) -> dict[str, str]:
+    return {
+        "id": environment.id,
+        "name": environment.name,
+        "identifier": environment.identifier,
+        "secretKey": environment.secret_key,
+    }
+
+
+def _credentials_json(credentials: InstallationCredentials) -> dict[str, object]:
+    return {
+        "organizationId": credentials.organization_id,
+        "environments": [_environment_json(env) for env in credentials.environments],
+    }
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,77 @@
+"""Structured JSON logs on stderr, with secrets scrubbed before anything is written."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "[redacted]"
+_SECRET_FIELD = re.compile(r"authorization|secret|password|passwd|token|api_?key|credential|master", re.I)
+_SECRET_IN_TEXT = [
+    (re.compile(r"\b(ApiKey|Bearer|Basic)\s+[^\s\"',;]+", re.I), rf"\1 {REDACTED}"),
+    (re.compile(r"((?:token|secret|key|password)=)[^&\s\"']+", re.I), rf"\1{REDACTED}"),
+]
+
+
+def scrub_text(text: str) -> str:
+    for pattern, replacement in _SECRET_IN_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {key: REDACTED if _SECRET_FIELD.search(str(key)) else _scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def redact_secrets(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        event[key] = REDACTED if _SECRET_FIELD.search(key) else _scrub(event[key])
+    return event
+
+
+def configure_logging(level: str = "info") -> None:
+    numeric_level = logging.getLevelName(level.upper())
+    if not isinstance(numeric_level, int):
+        numeric_level = logging.INFO
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric_level)
+    for noisy in ("uvicorn.access", "sqlalchemy.engine", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(numeric_level, logging.WARNING))
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

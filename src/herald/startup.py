@@ -1,0 +1,18 @@
+"""What every Herald process does before it serves: migrate, then bootstrap on first start."""
+
+from __future__ import annotations
+
+import structlog
+
+from herald.db import Database
+from herald.environments.service import bootstrap_installation
+from herald.kit.crypto import SecretBox
+
+log = structlog.get_logger("herald.startup")
+
+
+async def prepare_installation(database: Database, box: SecretBox) -> None:
+    async with database.exclusive_session() as session:
+        await database.migrate(session)
+        if await bootstrap_installation(session, box):
+            log.info("installation_bootstrapped", hint="run `herald keys` to see the secret keys")
