@@ -94,7 +94,9 @@ def keys(
 
 @keys_app.command("regenerate")
 def regenerate(
-    environment: Annotated[str, typer.Option("--environment", "-e", help="Environment name, e.g. Production.")],
+    environment: Annotated[
+        str, typer.Option("--environment", "-e", help="Environment name, e.g. Production.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Replace an environment's secret key; the old key stops working at once."""

@@ -14,10 +14,16 @@ EMBEDDED_DATABASE_FILE = "herald.db"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HERALD_", extra="ignore")
 
-    data_dir: Path = Field(default=Path(".herald"), description="Where the embedded database and the generated master key live.")
-    database_url: str | None = Field(default=None, description="SQLAlchemy async URL; unset means the embedded SQLite file.")
+    data_dir: Path = Field(
+        default=Path(".herald"), description="Where the embedded database and the generated master key live."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; unset means the embedded SQLite file."
+    )
     redis_url: SecretStr | None = None
-    master_key: SecretStr | None = Field(default=None, description="Encrypts stored secrets; generated into data_dir for the embedded default.")
+    master_key: SecretStr | None = Field(
+        default=None, description="Encrypts stored secrets; generated into data_dir for the embedded default."
+    )
     log_level: str = "info"
     max_body_bytes: int = 512 * 1024
 

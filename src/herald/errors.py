@@ -102,7 +102,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message: Any = exc.detail
     if exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
         message = f"Cannot {request.method} {request.url.path}"
-    return error_response(request.scope, exc.status_code, message, exc.headers)
+    return error_response(request.scope, exc.status_code, message, dict(exc.headers or {}))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -28,7 +28,9 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, dict):
-        return {key: REDACTED if _SECRET_FIELD.search(str(key)) else _scrub(item) for key, item in value.items()}
+        return {
+            key: REDACTED if _SECRET_FIELD.search(str(key)) else _scrub(item) for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_scrub(item) for item in value]
     return value

@@ -37,7 +37,9 @@ async def list_environments(
     operation_id="EnvironmentsControllerV1_getCurrentEnvironment",
     response_model_exclude_none=True,
 )
-async def get_current_environment(session: Session, scope: CurrentEnvironment) -> Envelope[EnvironmentResponseDto]:
+async def get_current_environment(
+    session: Session, scope: CurrentEnvironment
+) -> Envelope[EnvironmentResponseDto]:
     """The environment that the secret key of this request belongs to."""
     return Envelope(data=await service.current_environment(session, scope))
 

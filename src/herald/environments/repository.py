@@ -16,7 +16,8 @@ class EnvironmentRepository(OrganizationScopedRepository[Environment]):
 
     async def list_all(self) -> Sequence[Environment]:
         statement = self.select().order_by(Environment.created_at, Environment.id)
-        return (await self.session.execute(statement)).scalars().all()
+        environments: Sequence[Environment] = (await self.session.execute(statement)).scalars().all()
+        return environments
 
     async def name_taken(self, name: str, *, other_than: str | None = None) -> bool:
         statement = self.select(Environment.id).where(Environment.name == name)

@@ -56,9 +56,7 @@ def to_response(environment: Environment, secret_key: str | None = None) -> Envi
         color=environment.color,
         created_at=iso(environment.created_at),
         updated_at=iso(environment.updated_at),
-        api_keys=(
-            [ApiKeyDto(key=secret_key, user_id=environment.organization_id)] if secret_key else None
-        ),
+        api_keys=([ApiKeyDto(key=secret_key, user_id=environment.organization_id)] if secret_key else None),
     )
 
 
@@ -146,7 +144,9 @@ async def regenerate_key_by_name(session: AsyncSession, box: SecretBox, name: st
     for environment in environments:
         if environment.name.lower() == name.lower():
             secret_key = await regenerate_key(session, box, environment.id)
-            return EnvironmentCredentials(environment.id, environment.name, environment.identifier, secret_key)
+            return EnvironmentCredentials(
+                environment.id, environment.name, environment.identifier, secret_key
+            )
     known = ", ".join(env.name for env in environments) or "none"
     raise NotFoundError(f'No environment named "{name}" (environments: {known})')
 
@@ -196,7 +196,9 @@ def _system_environment(
     )
 
 
-async def _get(repository: EnvironmentRepository, environment_id: str, what: str = "Environment") -> Environment:
+async def _get(
+    repository: EnvironmentRepository, environment_id: str, what: str = "Environment"
+) -> Environment:
     environment = await repository.get(environment_id)
     if environment is None:
         raise NotFoundError(f"{what} {environment_id} not found")

@@ -18,9 +18,7 @@ def new_id() -> str:
     """A new id: 4 bytes of seconds, 5 random bytes per process, a 3-byte counter."""
     with _counter_lock:
         count = next(_counter) & 0xFFFFFF
-    return (
-        int(time.time()).to_bytes(4, "big") + _PROCESS_RANDOM + count.to_bytes(3, "big")
-    ).hex()
+    return (int(time.time()).to_bytes(4, "big") + _PROCESS_RANDOM + count.to_bytes(3, "big")).hex()
 
 
 def is_object_id(value: str) -> bool:

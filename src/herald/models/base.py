@@ -29,9 +29,7 @@ class IdMixin:
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utc_now, onupdate=utc_now
-    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, onupdate=utc_now)
 
 
 class EnvironmentOwnedMixin:
@@ -39,9 +37,7 @@ class EnvironmentOwnedMixin:
 
     @declared_attr
     def environment_id(cls) -> Mapped[str]:
-        return mapped_column(
-            String(24), ForeignKey("environments.id", ondelete="CASCADE"), index=True
-        )
+        return mapped_column(String(24), ForeignKey("environments.id", ondelete="CASCADE"), index=True)
 
     @declared_attr
     def organization_id(cls) -> Mapped[str]:
