@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import shutil
 import socket
@@ -10,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +96,20 @@ class DatabaseFactory:
     def close(self) -> None:
         if POSTGRES_URL:
             asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{self.template_name}" WITH (FORCE)'))
+
+
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """Everything Herald logs while the block runs, formatted exactly as on stderr."""
+    root = logging.getLogger()
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(root.handlers[0].formatter)
+    root.addHandler(handler)
+    try:
+        yield sink
+    finally:
+        root.removeHandler(handler)
 
 
 def free_port() -> int:

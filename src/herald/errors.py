@@ -113,17 +113,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request.scope, 422, "Validation Error", errors=_field_errors(problems))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+def unexpected_error_response(scope: Scope, exc: BaseException) -> JSONResponse:
+    """The 500 answer: a generic message and an `errorId` that finds the logged traceback."""
     error_id = uuid.uuid4().hex
     log.error(
         "unhandled_exception",
         error_id=error_id,
-        method=request.method,
-        path=request.url.path,
+        method=scope.get("method"),
+        path=scope.get("path"),
         exception_type=type(exc).__name__,
         exc_info=exc,
     )
-    return error_response(request.scope, 500, "Internal server error", errorId=error_id)
+    return error_response(scope, 500, "Internal server error", errorId=error_id)
 
 
 def _field_errors(problems: Any) -> dict[str, dict[str, Any]]:
@@ -155,4 +156,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HeraldError, _herald_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)

@@ -52,6 +52,7 @@ def _error(description: str, model: type[BaseModel] = ErrorDto) -> dict[str, Any
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("Bad Request: the body is not valid JSON or breaks a rule"),
     401: _error("Unauthorized: missing, malformed or unknown secret key"),
+    403: _error("Forbidden: the secret key may not touch this resource"),
     404: _error("Not Found"),
     413: _error("Payload Too Large"),
     422: _error("Unprocessable Entity: request validation failed", ValidationErrorDto),

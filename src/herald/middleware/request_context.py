@@ -1,4 +1,5 @@
-"""Gives every request an id (echoed as `X-Request-Id`) and writes one log line per request."""
+"""Gives every request an id (echoed as `X-Request-Id`), writes one log line per request, and
+turns an unexpected exception into Novu's 500 body (logged once, with its `errorId`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from herald.errors import unexpected_error_response
 
 log = structlog.get_logger("herald.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -24,17 +27,23 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         started = time.perf_counter()
         status_code = 500
+        response_started = False
 
         async def send_with_request_id(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, response_started
             if message["type"] == "http.response.start":
                 status_code = message["status"]
+                response_started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            if response_started:
+                raise
+            await unexpected_error_response(scope, exc)(scope, receive, send_with_request_id)
         finally:
             log.info(
                 "request",
