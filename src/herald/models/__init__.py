@@ -3,6 +3,7 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.job import Job
 from herald.models.organization import Organization
 
-__all__ = ["ApiKey", "Base", "Environment", "Organization"]
+__all__ = ["ApiKey", "Base", "Environment", "Job", "Organization"]

@@ -1,0 +1,136 @@
+"""Queue queries. Enqueue and cancel act for a caller's environment; leasing and settling act
+for the whole installation (a worker serves every environment)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
+from herald.kit.repository import EnvironmentScopedRepository
+from herald.models import Job
+
+NOTIFY_CHANNEL = "herald_jobs"
+
+
+class JobRepository(EnvironmentScopedRepository[Job]):
+    model = Job
+
+    async def enqueue(self, jobs: list[NewJob], now: datetime) -> list[str]:
+        rows = [
+            Job(
+                kind=job.kind,
+                status=JobStatus.PENDING,
+                args=job.args,
+                run_at=job.run_at or now,
+                attempts=0,
+                max_attempts=job.max_attempts,
+                transaction_id=job.transaction_id,
+            )
+            for job in jobs
+        ]
+        for row in rows:
+            self.add(row)
+        await self.session.flush()
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Delivered to LISTENers when this transaction commits, never before.
+            await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        return [row.id for row in rows]
+
+    async def cancel_pending(self, transaction_id: str, now: datetime) -> int:
+        result = await self.session.execute(
+            self.update()
+            .where(Job.transaction_id == transaction_id, Job.status == JobStatus.PENDING)
+            .values(status=JobStatus.CANCELED, finished_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class JobLeaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lease_due(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[LeasedJob]:
+        """Take up to `limit` due jobs, including running ones whose lease ran out.
+
+        Each lease gets its own token, so a job re-leased after its lease expired (even by the
+        same worker) can no longer be settled through the stale lease."""
+        owner = f"{worker}/{uuid.uuid4().hex[:16]}"
+        due = or_(
+            and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
+            and_(Job.status == JobStatus.RUNNING, Job.leased_until < now),
+        )
+        candidates = select(Job.id).where(due).order_by(Job.run_at).limit(limit)
+        if self.session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        statement = (
+            update(Job)
+            .where(Job.id.in_(candidates.scalar_subquery()))
+            .values(
+                status=JobStatus.RUNNING,
+                lease_owner=owner,
+                leased_until=now + lease,
+                attempts=Job.attempts + 1,
+                updated_at=now,
+            )
+            .returning(
+                Job.id,
+                Job.environment_id,
+                Job.organization_id,
+                Job.kind,
+                Job.args,
+                Job.attempts,
+                Job.max_attempts,
+                Job.transaction_id,
+            )
+        )
+        rows = (await self.session.execute(statement)).mappings().all()
+        return [
+            LeasedJob(
+                id=row["id"],
+                environment_id=row["environment_id"],
+                organization_id=row["organization_id"],
+                kind=row["kind"],
+                args=row["args"],
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                transaction_id=row["transaction_id"],
+                lease_owner=owner,
+            )
+            for row in rows
+        ]
+
+    async def complete(self, job: LeasedJob, now: datetime) -> bool:
+        """Mark done, only if this worker still holds the lease."""
+        return await self._settle(job, status=JobStatus.COMPLETED, finished_at=now, leased_until=None)
+
+    async def retry_later(self, job: LeasedJob, run_at: datetime, error: str) -> bool:
+        return await self._settle(
+            job,
+            status=JobStatus.PENDING,
+            run_at=run_at,
+            last_error=error,
+            lease_owner=None,
+            leased_until=None,
+        )
+
+    async def fail(self, job: LeasedJob, now: datetime, error: str) -> bool:
+        return await self._settle(
+            job, status=JobStatus.FAILED, finished_at=now, last_error=error, leased_until=None
+        )
+
+    async def next_run_at(self) -> datetime | None:
+        statement = select(Job.run_at).where(Job.status == JobStatus.PENDING).order_by(Job.run_at).limit(1)
+        next_pending: datetime | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return next_pending
+
+    async def _settle(self, job: LeasedJob, **values: object) -> bool:
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == JobStatus.RUNNING, Job.lease_owner == job.lease_owner)
+            .values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,37 @@
+"""What the queue hands to a handler, and how an enqueue is described."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    kind: str
+    args: dict[str, Any]
+    run_at: datetime | None = None
+    transaction_id: str | None = None
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class LeasedJob:
+    id: str
+    environment_id: str
+    organization_id: str
+    kind: str
+    args: dict[str, Any] = field(repr=False)
+    attempts: int
+    max_attempts: int
+    transaction_id: str | None
+    lease_owner: str
+
+
+class JobStatus:
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"

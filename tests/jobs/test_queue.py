@@ -1,0 +1,281 @@
+"""The database is the queue: leasing, settling, retries, lease expiry, competing workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.config import Settings
+from herald.db import Database
+from herald.jobs.repository import JobLeaseRepository, JobRepository
+from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
+from herald.jobs.wakeup import JobWakeUp
+from herald.jobs.worker import JobWorker, PermanentJobError, WorkerSettings, retry_delay
+from herald.kit.crypto import SecretBox
+from herald.kit.scope import EnvironmentScope
+from herald.models import Environment, Job
+from herald.startup import prepare_installation
+from tests.support import TEST_MASTER_KEY
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    await prepare_installation(database, SecretBox(TEST_MASTER_KEY))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def scope(database: Database) -> EnvironmentScope:
+    async with database.session(write=False) as session:
+        environment = (await session.execute(select(Environment).limit(1))).scalar_one()
+    return EnvironmentScope(environment.id, environment.organization_id)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def enqueue(database: Database, scope: EnvironmentScope, now: datetime, *jobs: NewJob) -> list[str]:
+    async with database.session(write=True) as session:
+        return await JobRepository(session, scope).enqueue(list(jobs), now)
+
+
+async def job_rows(database: Database) -> dict[str, Job]:
+    async with database.session(write=False) as session:
+        return {job.id: job for job in (await session.execute(select(Job))).scalars()}
+
+
+QUICK = WorkerSettings(concurrency=4, lease=timedelta(seconds=30), idle_poll_seconds=0.05)
+
+
+async def test_a_job_runs_once_and_completes(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    async def handle(_session: AsyncSession, job: LeasedJob) -> None:
+        seen.append(job.args)
+
+    [job_id] = await enqueue(database, scope, clock(), NewJob("echo", {"n": 1}))
+    await JobWorker(database, {"echo": handle}, JobWakeUp(), QUICK, clock).run_until_idle()
+    assert seen == [{"n": 1}]
+    row = (await job_rows(database))[job_id]
+    assert (row.status, row.attempts, row.lease_owner is not None) == (JobStatus.COMPLETED, 1, True)
+
+
+async def test_future_jobs_wait_for_their_time(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    ran: list[str] = []
+
+    async def handle(_session: AsyncSession, job: LeasedJob) -> None:
+        ran.append(job.id)
+
+    [job_id] = await enqueue(
+        database, scope, clock(), NewJob("later", {}, run_at=clock() + timedelta(minutes=5))
+    )
+    worker = JobWorker(database, {"later": handle}, JobWakeUp(), QUICK, clock)
+    await worker.run_until_idle()
+    assert ran == []
+    clock.advance(301)
+    await worker.run_until_idle()
+    assert ran == [job_id]
+
+
+async def test_failures_retry_with_backoff_then_succeed(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    attempts = Counter[str]()
+
+    async def flaky(_session: AsyncSession, job: LeasedJob) -> None:
+        attempts[job.id] += 1
+        if attempts[job.id] < 3:
+            raise RuntimeError("provider timeout")
+
+    [job_id] = await enqueue(database, scope, clock(), NewJob("flaky", {}))
+    worker = JobWorker(database, {"flaky": flaky}, JobWakeUp(), QUICK, clock)
+    await worker.run_until_idle()
+    first_retry = (await job_rows(database))[job_id]
+    assert first_retry.status == JobStatus.PENDING
+    assert first_retry.last_error == "RuntimeError: provider timeout"
+    delay = (first_retry.run_at.replace(tzinfo=UTC) - clock()).total_seconds()
+    assert QUICK.backoff_base_seconds / 2 <= delay <= QUICK.backoff_base_seconds
+    for _ in range(2):
+        clock.advance(QUICK.backoff_max_seconds)
+        await worker.run_until_idle()
+    row = (await job_rows(database))[job_id]
+    assert (row.status, row.attempts) == (JobStatus.COMPLETED, 3)
+
+
+async def test_a_job_that_keeps_failing_ends_failed_with_its_reason(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    async def broken(_session: AsyncSession, _job: LeasedJob) -> None:
+        raise ValueError("template error")
+
+    [job_id] = await enqueue(database, scope, clock(), NewJob("broken", {}, max_attempts=3))
+    worker = JobWorker(database, {"broken": broken}, JobWakeUp(), QUICK, clock)
+    for _ in range(5):
+        await worker.run_until_idle()
+        clock.advance(QUICK.backoff_max_seconds)
+    row = (await job_rows(database))[job_id]
+    assert (row.status, row.attempts, row.last_error) == (JobStatus.FAILED, 3, "ValueError: template error")
+
+
+async def test_permanent_errors_and_unknown_kinds_fail_at_once(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    async def refuse(_session: AsyncSession, _job: LeasedJob) -> None:
+        raise PermanentJobError("subscriber has no email")
+
+    permanent, unknown = await enqueue(database, scope, clock(), NewJob("refuse", {}), NewJob("nobody", {}))
+    await JobWorker(database, {"refuse": refuse}, JobWakeUp(), QUICK, clock).run_until_idle()
+    rows = await job_rows(database)
+    assert (rows[permanent].status, rows[permanent].attempts) == (JobStatus.FAILED, 1)
+    assert rows[unknown].status == JobStatus.FAILED
+    assert "No handler" in (rows[unknown].last_error or "")
+
+
+async def test_a_dead_workers_job_is_taken_again_after_its_lease(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    [job_id] = await enqueue(database, scope, clock(), NewJob("echo", {}))
+    async with database.session(write=True) as session:
+        [stale] = await JobLeaseRepository(session).lease_due("killed-worker", 10, clock(), QUICK.lease)
+    ran: list[str] = []
+
+    async def handle(_session: AsyncSession, job: LeasedJob) -> None:
+        ran.append(job.id)
+
+    worker = JobWorker(database, {"echo": handle}, JobWakeUp(), QUICK, clock)
+    await worker.run_until_idle()
+    assert ran == []
+    clock.advance(QUICK.lease.total_seconds() + 1)
+    await worker.run_until_idle()
+    assert ran == [job_id]
+    async with database.session(write=True) as session:
+        assert await JobLeaseRepository(session).complete(stale, clock()) is False
+    row = (await job_rows(database))[job_id]
+    assert (row.status, row.attempts) == (JobStatus.COMPLETED, 2)
+
+
+async def test_a_run_that_lost_its_lease_leaves_no_effect(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    """The slow first run's follow-up job is rolled back; only the takeover's is kept."""
+    release_slow_run = asyncio.Event()
+    calls = Counter[str]()
+
+    async def enqueue_follow_up(session: AsyncSession, job: LeasedJob) -> None:
+        calls[job.lease_owner.split("/")[0]] += 1
+        await JobRepository(session, scope).enqueue([NewJob("follow-up", {"from": job.id})], clock())
+        if calls.total() == 1:
+            await release_slow_run.wait()
+
+    await enqueue(database, scope, clock(), NewJob("step", {}))
+    slow = JobWorker(database, {"step": enqueue_follow_up}, JobWakeUp(), QUICK, clock)
+    fast = JobWorker(database, {"step": enqueue_follow_up}, JobWakeUp(), QUICK, clock)
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one writer at a time: a run holding the write lock cannot be overtaken")
+    assert await slow.start_due_jobs() == 1
+    await asyncio.sleep(0.2)
+    clock.advance(QUICK.lease.total_seconds() + 1)
+    await fast.run_until_idle()
+    release_slow_run.set()
+    await slow.drain()
+    follow_ups = [job for job in (await job_rows(database)).values() if job.kind == "follow-up"]
+    assert len(follow_ups) == 1
+    assert calls == {slow.name: 1, fast.name: 1}
+
+
+async def test_two_workers_never_run_the_same_job(settings: Settings, scope: EnvironmentScope) -> None:
+    """Two workers on separate connection pools, as two processes would be."""
+    runs = Counter[str]()
+
+    async def count(_session: AsyncSession, job: LeasedJob) -> None:
+        runs[job.id] += 1
+        await asyncio.sleep(0)
+
+    first, second = Database(settings), Database(settings)
+    try:
+        ids = await enqueue(first, scope, datetime.now(UTC), *[NewJob("count", {"i": i}) for i in range(200)])
+        workers = [JobWorker(db, {"count": count}, JobWakeUp(), QUICK) for db in (first, second)]
+        await asyncio.gather(*(worker.run_until_idle() for worker in workers))
+        assert sorted(runs) == sorted(ids)
+        assert set(runs.values()) == {1}
+        statuses = {row.status for row in (await job_rows(first)).values()}
+        assert statuses == {JobStatus.COMPLETED}
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_cancel_pending_jobs_of_a_transaction(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    later = clock() + timedelta(hours=1)
+    kept, canceled = await enqueue(
+        database,
+        scope,
+        clock(),
+        NewJob("delay", {}, run_at=later, transaction_id="tx-keep"),
+        NewJob("delay", {}, run_at=later, transaction_id="tx-cancel"),
+    )
+    async with database.session(write=True) as session:
+        assert await JobRepository(session, scope).cancel_pending("tx-cancel", clock()) == 1
+    rows = await job_rows(database)
+    assert (rows[kept].status, rows[canceled].status) == (JobStatus.PENDING, JobStatus.CANCELED)
+
+
+async def test_postgres_notify_wakes_an_idle_worker(settings: Settings, scope: EnvironmentScope) -> None:
+    if not settings.database_url:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite workers are woken in-process")
+    done = asyncio.Event()
+
+    async def handle(_session: AsyncSession, _job: LeasedJob) -> None:
+        done.set()
+
+    database, wakeup = Database(settings), JobWakeUp()
+    await wakeup.listen_to_postgres(settings.resolved_database_url)
+    stop = asyncio.Event()
+    sleepy = WorkerSettings(idle_poll_seconds=3600)
+    worker = JobWorker(database, {"wake": handle}, wakeup, sleepy)
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.sleep(0.3)
+        await enqueue(database, scope, datetime.now(UTC), NewJob("wake", {}))
+        await asyncio.wait_for(done.wait(), timeout=30)
+    finally:
+        stop.set()
+        wakeup.notify()
+        await running
+        await wakeup.close()
+        await database.dispose()
+
+
+def test_retry_delay_grows_and_is_capped() -> None:
+    settings = WorkerSettings(backoff_base_seconds=2, backoff_max_seconds=60)
+    assert retry_delay(1, settings, jitter=lambda: 0.0) == 1
+    assert retry_delay(1, settings, jitter=lambda: 1.0) == 2
+    assert retry_delay(4, settings, jitter=lambda: 1.0) == 16
+    assert retry_delay(30, settings, jitter=lambda: 1.0) == 60
