@@ -25,6 +25,7 @@ def test_wrong_method_is_405(server: RunningServer) -> None:
     assert response.status_code == 405
     assert set(response.json()) == NOVU_ERROR_KEYS
     assert response.json()["statusCode"] == 405
+    assert response.headers["allow"] == "GET, POST"
 
 
 def test_invalid_json_is_400(server: RunningServer) -> None:

@@ -12,7 +12,7 @@ from herald.auth.dependencies import require_secret_key
 from herald.config import Settings
 from herald.db import Database
 from herald.environments.endpoints import router as environments_router
-from herald.errors import install_error_handlers
+from herald.errors import index_route_methods, install_error_handlers
 from herald.health.endpoints import router as health_router
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.middleware.body_limit import BodyLimitMiddleware
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in SECRET_KEY_ROUTERS:
         app.include_router(router, dependencies=[Depends(require_secret_key)])
+    app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

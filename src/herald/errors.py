@@ -6,14 +6,16 @@ Every error body carries `statusCode`, `timestamp`, `path` (with the query), `me
 
 from __future__ import annotations
 
+import re
 import uuid
 from http import HTTPStatus
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -100,9 +102,31 @@ async def _herald_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message: Any = exc.detail
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
         message = f"Cannot {request.method} {request.url.path}"
-    return error_response(request.scope, exc.status_code, message, dict(exc.headers or {}))
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(request.scope, exc.status_code, message, headers)
+
+
+RouteMethods = list[tuple[re.Pattern[str], frozenset[str]]]
+
+
+def index_route_methods(routers: list[APIRouter]) -> RouteMethods:
+    """Path patterns and their methods, so a 405 can list every method the path allows."""
+    return [
+        (route.path_regex, frozenset(route.methods))
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    index: RouteMethods = getattr(request.app.state, "route_methods", [])
+    allowed = {method for pattern, methods in index if pattern.match(request.url.path) for method in methods}
+    return sorted(allowed)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
