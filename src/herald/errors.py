@@ -116,7 +116,7 @@ RouteMethods = list[tuple[re.Pattern[str], frozenset[str]]]
 def index_route_methods(routers: list[APIRouter]) -> RouteMethods:
     """Path patterns and their methods, so a 405 can list every method the path allows."""
     return [
-        (route.path_regex, frozenset(route.methods))
+        (route.path_regex, frozenset(route.methods or ()))
         for router in routers
         for route in router.routes
         if isinstance(route, APIRoute)
