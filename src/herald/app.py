@@ -18,8 +18,10 @@ from herald.kit.crypto import SecretBox, load_master_key
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
 from herald.startup import prepare_installation
+from herald.subscribers.endpoints import router as subscribers_router
+from herald.subscribers.endpoints import v1_router as subscribers_v1_router
 
-SECRET_KEY_ROUTERS = [environments_router]
+SECRET_KEY_ROUTERS = [environments_router, subscribers_router, subscribers_v1_router]
 PUBLIC_ROUTERS = [health_router]
 
 

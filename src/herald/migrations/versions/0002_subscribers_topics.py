@@ -85,9 +85,7 @@ def upgrade() -> None:
             "subscriber_pk", "workflow_identifier", name="uq_subscriber_preferences_subscriber_workflow"
         ),
     )
-    op.create_index(
-        "ix_subscriber_preferences_environment_id", "subscriber_preferences", ["environment_id"]
-    )
+    op.create_index("ix_subscriber_preferences_environment_id", "subscriber_preferences", ["environment_id"])
 
     op.create_table(
         "topics",
