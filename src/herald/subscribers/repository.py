@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, func
 
+from herald.kit.like import LIKE_ESCAPE, contains_pattern, prefix_pattern
 from herald.kit.pagination import ColumnLike, CursorPage, CursorParams, count_capped, paginate, sort_column
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Subscriber
@@ -20,10 +21,6 @@ SORTABLE: dict[str, ColumnLike] = {
     "updatedAt": Subscriber.updated_at,
     "subscriberId": Subscriber.subscriber_id,
 }
-
-
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SubscriberRepository(EnvironmentScopedRepository[Subscriber]):
@@ -99,17 +96,16 @@ class SubscriberRepository(EnvironmentScopedRepository[Subscriber]):
     ) -> Select[Any]:
         statement = self.select()
         if email:
-            statement = statement.where(Subscriber.email.ilike(f"{_escaped(email)}%", escape="\\"))
+            statement = statement.where(Subscriber.email.ilike(prefix_pattern(email), escape=LIKE_ESCAPE))
         if phone:
-            statement = statement.where(Subscriber.phone.like(f"{_escaped(phone)}%", escape="\\"))
+            statement = statement.where(Subscriber.phone.like(prefix_pattern(phone), escape=LIKE_ESCAPE))
         if subscriber_id:
             statement = statement.where(
-                Subscriber.subscriber_id.like(f"{_escaped(subscriber_id)}%", escape="\\")
+                Subscriber.subscriber_id.like(prefix_pattern(subscriber_id), escape=LIKE_ESCAPE)
             )
         if name:
-            pattern = f"%{_escaped(name)}%"
             full_name = (
                 func.coalesce(Subscriber.first_name, "") + " " + func.coalesce(Subscriber.last_name, "")
             )
-            statement = statement.where(full_name.ilike(pattern, escape="\\"))
+            statement = statement.where(full_name.ilike(contains_pattern(name), escape=LIKE_ESCAPE))
         return statement
