@@ -216,7 +216,9 @@ async def delete_topic_v1(key: TopicKeyPath, session: Session, scope: CurrentEnv
     await service.delete_topic(session, scope, key, only_if_empty=True)
 
 
-@v1_router.post("/{topicKey}/subscribers", operation_id="TopicsV1Controller_assign")
+@v1_router.post(
+    "/{topicKey}/subscribers", operation_id="TopicsV1Controller_assign", response_model_exclude_none=True
+)
 async def add_subscribers_v1(
     key: TopicKeyPath, body: TopicSubscribersRequestDto, session: Session, scope: CurrentEnvironment
 ) -> Envelope[AssignSubscriberToTopicDto]:

@@ -139,6 +139,7 @@ class TopicSubscriptionRepository(EnvironmentScopedRepository[TopicSubscription]
     async def first_member_ids(self, topic_id: str, limit: int) -> list[str]:
         statement = (
             self.select(Subscriber.subscriber_id)
+            .select_from(TopicSubscription)
             .join(Subscriber, Subscriber.id == TopicSubscription.subscriber_pk)
             .where(TopicSubscription.topic_id == topic_id)
             .order_by(TopicSubscription.id)
