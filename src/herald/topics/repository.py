@@ -16,7 +16,7 @@ from herald.kit.repository import EnvironmentScopedRepository
 from herald.kit.time import utc_now
 from herald.models import Subscriber, Topic, TopicSubscription
 
-# Rows per INSERT (6 bound parameters each) and ids per IN (...): within both databases' limits.
+# Rows per executemany batch, and ids per IN (...) (within both databases' parameter limits).
 INSERT_CHUNK = 2_000
 LOOKUP_CHUNK = 500
 MEMBER_CHUNK = 1_000
@@ -92,8 +92,8 @@ class TopicSubscriptionRepository(EnvironmentScopedRepository[TopicSubscription]
     async def add_members(self, topic_id: str, subscriber_pks: Sequence[str]) -> None:
         """Subscribe these subscribers (internal ids); existing memberships are left alone.
 
-        Batched INSERT ... ON CONFLICT DO NOTHING (INSERT OR IGNORE on SQLite), so adding a
-        hundred thousand members is a few dozen statements.
+        INSERT ... ON CONFLICT DO NOTHING executed for batches of rows (executemany), so adding
+        a hundred thousand members takes no per-row round trip.
         """
         now = utc_now()
         for start in range(0, len(subscriber_pks), INSERT_CHUNK):
@@ -109,7 +109,7 @@ class TopicSubscriptionRepository(EnvironmentScopedRepository[TopicSubscription]
                 }
                 for subscriber_pk in subscriber_pks[start : start + INSERT_CHUNK]
             ]
-            await self.session.execute(self._insert_ignoring_duplicates().values(rows))
+            await self.session.execute(self._insert_ignoring_duplicates(), rows)
 
     async def remove_members(self, topic_id: str, subscriber_pks: Sequence[str]) -> None:
         for start in range(0, len(subscriber_pks), LOOKUP_CHUNK):
