@@ -17,9 +17,23 @@ from herald.health.endpoints import router as health_router
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
+from herald.preferences.endpoints import router as preferences_router
 from herald.startup import prepare_installation
+from herald.subscribers.endpoints import router as subscribers_router
+from herald.subscribers.endpoints import v1_router as subscribers_v1_router
+from herald.topics.endpoints import router as topics_router
+from herald.topics.endpoints import subscriber_router as subscriber_topics_router
+from herald.topics.endpoints import v1_router as topics_v1_router
 
-SECRET_KEY_ROUTERS = [environments_router]
+SECRET_KEY_ROUTERS = [
+    environments_router,
+    subscribers_router,
+    subscribers_v1_router,
+    subscriber_topics_router,
+    preferences_router,
+    topics_router,
+    topics_v1_router,
+]
 PUBLIC_ROUTERS = [health_router]
 
 

@@ -5,5 +5,20 @@ from herald.models.base import Base
 from herald.models.environment import Environment
 from herald.models.job import Job
 from herald.models.organization import Organization
+from herald.models.subscriber import Subscriber
+from herald.models.subscriber_preference import GLOBAL_PREFERENCE, SubscriberPreference
+from herald.models.topic import Topic
+from herald.models.topic_subscription import TopicSubscription
 
-__all__ = ["ApiKey", "Base", "Environment", "Job", "Organization"]
+__all__ = [
+    "GLOBAL_PREFERENCE",
+    "ApiKey",
+    "Base",
+    "Environment",
+    "Job",
+    "Organization",
+    "Subscriber",
+    "SubscriberPreference",
+    "Topic",
+    "TopicSubscription",
+]

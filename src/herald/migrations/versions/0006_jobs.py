@@ -1,14 +1,14 @@
 """The job queue table.
 
 Revision ID: 0006_jobs
-Revises: 0001_foundation
+Revises: 0002_subscribers_topics
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_jobs"
-down_revision = "0001_foundation"
+down_revision = "0002_subscribers_topics"
 branch_labels = None
 depends_on = None
 
