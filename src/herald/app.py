@@ -14,12 +14,13 @@ from herald.db import Database
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.health.endpoints import router as health_router
+from herald.integrations.endpoints import router as integrations_router
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
 from herald.startup import prepare_installation
 
-SECRET_KEY_ROUTERS = [environments_router]
+SECRET_KEY_ROUTERS = [environments_router, integrations_router]
 PUBLIC_ROUTERS = [health_router]
 
 

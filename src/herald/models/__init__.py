@@ -3,7 +3,8 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.integration import Integration
 from herald.models.job import Job
 from herald.models.organization import Organization
 
-__all__ = ["ApiKey", "Base", "Environment", "Job", "Organization"]
+__all__ = ["ApiKey", "Base", "Environment", "Integration", "Job", "Organization"]
