@@ -187,3 +187,16 @@ def test_environments_see_only_their_own_integrations(server: RunningServer) -> 
             assert same.status_code == 201
     with server.client() as client:
         assert client.get("/v1/integrations").json()["data"][1]["name"] == "Sendgrid"
+
+
+def test_validation_errors_never_echo_credentials(server: RunningServer) -> None:
+    bodies = [
+        email_integration(credentials=SENDGRID_KEY),
+        email_integration(credentials={"apiKey": SENDGRID_KEY, "secure": SENDGRID_KEY}),
+        email_integration(credentials={"apiKey": [SENDGRID_KEY]}),
+    ]
+    with server.client() as client:
+        for body in bodies:
+            response = client.post("/v1/integrations", json=body)
+            assert response.status_code == 422
+            assert SENDGRID_KEY not in response.text
