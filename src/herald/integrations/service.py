@@ -85,6 +85,7 @@ async def create_integration(
         raise BadRequestError("Integration with identifier already exists")
     identifier = request.identifier or await _new_identifier(repository, name)
     conditions = _conditions(request.conditions)
+    primary = request.active and not conditions and await _channel_lacks_primary(repository, request.channel)
     stored = creds.seal(box, request.credentials.to_wire() if request.credentials else {})
     integration = Integration(
         provider_id=request.provider_id,
@@ -92,9 +93,7 @@ async def create_integration(
         name=name,
         identifier=identifier,
         active=request.active,
-        is_primary=request.active
-        and not conditions
-        and await _channel_lacks_primary(repository, request.channel),
+        is_primary=primary,
         credentials_public=stored.public,
         credentials_sealed=stored.sealed,
         conditions=conditions,
