@@ -117,6 +117,16 @@ def test_credentials_read_and_written_back_keep_their_secrets(server: RunningSer
         ({"providerId": "sendgrid", "channel": "email", "identifier": "has space"}, "identifier"),
         ({"providerId": "sendgrid", "channel": "email", "kind": "agent"}, "kind"),
         ({"providerId": "sendgrid", "channel": "email", "name": ""}, "name"),
+        ({"providerId": "sendgrid", "channel": "email", "active": 1}, "active"),
+        ({"providerId": "sendgrid", "channel": "email", "credentials": {"hmac": "true"}}, "credentials.hmac"),
+        (
+            {
+                "providerId": "sendgrid",
+                "channel": "email",
+                "conditions": [{"isNegated": 0, "type": "GROUP", "value": "AND", "children": []}],
+            },
+            "conditions.0.isNegated",
+        ),
     ],
 )
 def test_bad_create_input_gives_422_naming_the_field(

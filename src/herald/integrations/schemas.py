@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from herald.kit.schemas import NovuModel
 
@@ -28,7 +28,7 @@ class CredentialsDto(NovuModel):
     password: CredentialText | None = None
     host: CredentialText | None = None
     port: CredentialText | None = None
-    secure: bool | None = None
+    secure: StrictBool | None = None
     region: CredentialText | None = None
     account_sid: CredentialText | None = None
     message_profile_id: CredentialText | None = None
@@ -38,13 +38,13 @@ class CredentialsDto(NovuModel):
     project_name: CredentialText | None = None
     application_id: CredentialText | None = None
     client_id: CredentialText | None = None
-    require_tls: bool | None = None
-    ignore_tls: bool | None = None
+    require_tls: StrictBool | None = None
+    ignore_tls: StrictBool | None = None
     tls_options: dict[str, Any] | None = None
     base_url: CredentialText | None = None
     webhook_url: CredentialText | None = None
     redirect_url: CredentialText | None = None
-    hmac: bool | None = Field(
+    hmac: StrictBool | None = Field(
         default=None, description="In-app (`novu`) only: the Inbox must present the subscriber's HMAC hash."
     )
     service_account: CredentialText | None = None
@@ -54,7 +54,7 @@ class CredentialsDto(NovuModel):
     id_path: CredentialText | None = None
     date_path: CredentialText | None = None
     api_token: CredentialText | None = None
-    authenticate_by_token: bool | None = None
+    authenticate_by_token: StrictBool | None = None
     authentication_token_key: CredentialText | None = None
     instance_id: CredentialText | None = None
     alert_uid: CredentialText | None = None
@@ -71,7 +71,7 @@ class CredentialsDto(NovuModel):
     app_io_base_url: CredentialText | None = Field(default=None, alias="AppIOBaseUrl")
     signing_secret: CredentialText | None = None
     outbound_integration_id: CredentialText | None = None
-    use_from_address_override: bool | None = None
+    use_from_address_override: StrictBool | None = None
     from_address_override: CredentialText | None = None
     email_slug_prefix: CredentialText | None = None
     external_environment_id: CredentialText | None = None
@@ -106,7 +106,7 @@ class FieldFilterPartDto(NovuModel):
 
 
 class StepFilterDto(NovuModel):
-    is_negated: bool
+    is_negated: StrictBool
     type: Literal["BOOLEAN", "TEXT", "DATE", "NUMBER", "STATEMENT", "LIST", "MULTI_LIST", "GROUP"]
     value: Literal["AND", "OR"]
     children: list[FieldFilterPartDto] = Field(max_length=100)
@@ -150,8 +150,10 @@ class CreateIntegrationRequestDto(NovuModel):
     )
     kind: Literal["delivery"] | None = Field(default=None, description="Only delivery integrations exist.")
     credentials: CredentialsDto | None = None
-    active: bool = Field(default=False, description="Inactive unless set, as in Novu.")
-    check: bool | None = Field(default=None, description="Accepted and ignored: no test delivery is made.")
+    active: StrictBool = Field(default=False, description="Inactive unless set, as in Novu.")
+    check: StrictBool | None = Field(
+        default=None, description="Accepted and ignored: no test delivery is made."
+    )
     conditions: list[StepFilterDto] | None = Field(default=None, max_length=100)
 
 
@@ -161,11 +163,13 @@ class UpdateIntegrationRequestDto(NovuModel):
     environment_id: str | None = Field(
         default=None, alias="_environmentId", description="If given, must be the secret key's environment."
     )
-    active: bool | None = None
+    active: StrictBool | None = None
     credentials: CredentialsDto | None = Field(
         default=None,
         description="Replaces the stored credentials. A masked value sent back unchanged keeps the "
         "stored secret, so an integration read and written back loses nothing.",
     )
-    check: bool | None = Field(default=None, description="Accepted and ignored: no test delivery is made.")
+    check: StrictBool | None = Field(
+        default=None, description="Accepted and ignored: no test delivery is made."
+    )
     conditions: list[StepFilterDto] | None = Field(default=None, max_length=100)
