@@ -27,6 +27,8 @@ def test_schemathesis_finds_no_server_error(server: RunningServer, tmp_path: Pat
     st = Path(sys.executable).with_name("st")
     command = [
         str(st),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{server.url}/openapi.json",
         "--header",

@@ -14,6 +14,7 @@ from herald.db import Database
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.health.endpoints import router as health_router
+from herald.integrations.endpoints import router as integrations_router
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
@@ -27,6 +28,7 @@ from herald.topics.endpoints import v1_router as topics_v1_router
 
 SECRET_KEY_ROUTERS = [
     environments_router,
+    integrations_router,
     subscribers_router,
     subscribers_v1_router,
     subscriber_topics_router,

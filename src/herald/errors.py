@@ -24,6 +24,8 @@ from herald.kit.time import iso_now
 log = structlog.get_logger("herald.errors")
 
 _MAX_ECHOED_VALUE_CHARS = 200
+# Values under these request fields may be secrets: their validation errors never echo them.
+_NEVER_ECHOED_FIELDS = frozenset({"credentials"})
 
 
 class HeraldError(Exception):
@@ -160,7 +162,11 @@ def _field_errors(problems: Any) -> dict[str, dict[str, Any]]:
         field = ".".join(location) or "body"
         entry = errors.setdefault(field, {"messages": []})
         entry["messages"].append(problem.get("msg", "Invalid value"))
-        if problem.get("type") != "missing" and "value" not in entry:
+        if (
+            problem.get("type") != "missing"
+            and "value" not in entry
+            and _NEVER_ECHOED_FIELDS.isdisjoint(location)
+        ):
             echoed = _echoable(problem.get("input"))
             if echoed is not None:
                 entry["value"] = echoed

@@ -18,6 +18,7 @@ from herald.environments.schemas import (
     UpdateEnvironmentRequestDto,
 )
 from herald.errors import BadRequestError, FieldValidationError, HeraldError, NotFoundError
+from herald.integrations.service import create_default_integrations
 from herald.kit.crypto import SecretBox
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import iso
@@ -89,6 +90,8 @@ async def create_environment(
     await _flush_or_name_conflict(session)
     secret_key = issue_first_key(session, box, environment.id)
     await session.flush()
+    new_scope = EnvironmentScope(environment.id, scope.organization_id)
+    await create_default_integrations(session, new_scope, hmac=True)
     return to_response(environment, secret_key)
 
 
@@ -165,6 +168,9 @@ async def bootstrap_installation(session: AsyncSession, box: SecretBox) -> bool:
     for environment in (development, production):
         issue_first_key(session, box, environment.id)
     await session.flush()
+    for environment in (development, production):
+        scope = EnvironmentScope(environment.id, organization.id)
+        await create_default_integrations(session, scope, hmac=environment is production)
     return True
 
 

@@ -54,7 +54,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _error("Unauthorized: missing, malformed or unknown secret key"),
     403: _error("Forbidden: the secret key may not touch this resource"),
     404: _error("Not Found"),
+    409: _error("Conflict: the resource exists (failIfExists), or its Idempotency-Key is still running"),
     413: _error("Payload Too Large"),
     422: _error("Unprocessable Entity: request validation failed", ValidationErrorDto),
+    429: _error("Too Many Requests: see the RateLimit-* and Retry-After headers"),
     500: _error("Internal Server Error: look up errorId in the logs"),
 }

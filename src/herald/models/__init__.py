@@ -3,6 +3,7 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.integration import Integration
 from herald.models.job import Job
 from herald.models.organization import Organization
 from herald.models.subscriber import Subscriber
@@ -15,6 +16,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Environment",
+    "Integration",
     "Job",
     "Organization",
     "Subscriber",

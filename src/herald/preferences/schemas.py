@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from herald.kit.schemas import NovuModel
 
@@ -14,26 +14,26 @@ WorkflowId = Field(min_length=1, max_length=255, description="The workflow's ide
 
 
 class PatchPreferenceChannelsDto(NovuModel):
-    email: bool | None = None
-    sms: bool | None = None
-    in_app: bool | None = Field(default=None, alias="in_app")
-    chat: bool | None = None
-    push: bool | None = None
+    email: StrictBool | None = None
+    sms: StrictBool | None = None
+    in_app: StrictBool | None = Field(default=None, alias="in_app")
+    chat: StrictBool | None = None
+    push: StrictBool | None = None
 
     def given(self) -> dict[str, bool]:
         return {channel: value for channel in CHANNELS if (value := getattr(self, channel)) is not None}
 
 
 class SubscriberPreferenceChannels(NovuModel):
-    email: bool
-    sms: bool
-    in_app: bool = Field(alias="in_app")
-    chat: bool
-    push: bool
+    email: StrictBool
+    sms: StrictBool
+    in_app: StrictBool = Field(alias="in_app")
+    chat: StrictBool
+    push: StrictBool
 
 
 class ScheduleDto(NovuModel):
-    is_enabled: bool
+    is_enabled: StrictBool
     weekly_schedule: dict[str, Any] | None = None
 
 
@@ -58,7 +58,7 @@ class BulkUpdateSubscriberPreferencesDto(NovuModel):
 
 
 class SubscriberGlobalPreferenceDto(NovuModel):
-    enabled: bool
+    enabled: StrictBool
     channels: SubscriberPreferenceChannels
     schedule: ScheduleDto | None = None
 
@@ -75,7 +75,7 @@ class SubscriberPreferencesWorkflowInfoDto(NovuModel):
 
 
 class SubscriberWorkflowPreferenceDto(NovuModel):
-    enabled: bool
+    enabled: StrictBool
     channels: SubscriberPreferenceChannels
     overrides: list[SubscriberPreferenceOverrideDto]
     workflow: SubscriberPreferencesWorkflowInfoDto
@@ -91,12 +91,12 @@ class PreferenceWorkflowDto(NovuModel):
     id: str
     identifier: str
     name: str
-    critical: bool
+    critical: StrictBool
     severity: Literal["high", "medium", "low", "none"]
 
 
 class GetPreferencesResponseDto(NovuModel):
     level: Literal["global", "template"]
-    enabled: bool
+    enabled: StrictBool
     channels: SubscriberPreferenceChannels
     workflow: PreferenceWorkflowDto | None = None

@@ -7,7 +7,7 @@ import zoneinfo
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StrictBool
 
 from herald.kit.schemas import NovuModel
 
@@ -118,7 +118,7 @@ class UpdateSubscriberChannelRequestDto(NovuModel):
 
 
 class UpdateSubscriberOnlineFlagRequestDto(NovuModel):
-    is_online: bool
+    is_online: StrictBool
 
 
 class ChannelSettingsDto(NovuModel):
@@ -145,9 +145,9 @@ class SubscriberResponseDto(NovuModel):
     timezone: str | None = None
     data: dict[str, Any] | None = None
     channels: list[ChannelSettingsDto] = Field(default_factory=list)
-    is_online: bool | None = None
+    is_online: StrictBool | None = None
     last_online_at: str | None = None
-    deleted: bool = False
+    deleted: StrictBool = False
     created_at: str
     updated_at: str
 
@@ -157,11 +157,11 @@ class ListSubscribersResponseDto(NovuModel):
     next: str | None
     previous: str | None
     total_count: int
-    total_count_capped: bool
+    total_count_capped: StrictBool
 
 
 class RemoveSubscriberResponseDto(NovuModel):
-    acknowledged: bool
+    acknowledged: StrictBool
     status: Literal["deleted"]
 
 
@@ -194,5 +194,5 @@ class LegacySubscriberPageDto(NovuModel):
     page: int
     page_size: int
     total_count: int
-    has_more: bool
+    has_more: StrictBool
     data: list[SubscriberResponseDto]

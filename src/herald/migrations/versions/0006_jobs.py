@@ -1,14 +1,14 @@
 """The job queue table.
 
 Revision ID: 0006_jobs
-Revises: 0002_subscribers_topics
+Revises: 0003_integrations
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_jobs"
-down_revision = "0002_subscribers_topics"
+down_revision = "0003_integrations"
 branch_labels = None
 depends_on = None
 
