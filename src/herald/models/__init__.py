@@ -3,6 +3,8 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.idempotency_record import IdempotencyRecord
 from herald.models.organization import Organization
+from herald.models.rate_limit_override import RateLimitOverride
 
-__all__ = ["ApiKey", "Base", "Environment", "Organization"]
+__all__ = ["ApiKey", "Base", "Environment", "IdempotencyRecord", "Organization", "RateLimitOverride"]
