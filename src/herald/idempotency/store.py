@@ -70,13 +70,13 @@ class IdempotencyStore(Protocol):
 def _judge(
     claim: Claim, fingerprint: str, response: StoredResponse | None, claimed_at: datetime | None
 ) -> ClaimOutcome:
+    if response is None:
+        if claimed_at is not None and utc_now() - claimed_at > timedelta(seconds=CLAIM_TIMEOUT_SECONDS):
+            return LOST
+        return IN_PROGRESS
     if fingerprint != claim.fingerprint:
         return MISMATCH
-    if response is not None:
-        return ClaimOutcome("replay", response)
-    if claimed_at is not None and utc_now() - claimed_at > timedelta(seconds=CLAIM_TIMEOUT_SECONDS):
-        return LOST
-    return IN_PROGRESS
+    return ClaimOutcome("replay", response)
 
 
 def _encode_headers(headers: list[tuple[bytes, bytes]]) -> str:

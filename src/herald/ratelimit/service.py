@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.config import Settings
 from herald.environments.repository import InstallationRepository
-from herald.errors import FieldValidationError, NotFoundError
+from herald.errors import BadRequestError, NotFoundError
 from herald.kit.scope import EnvironmentScope
 from herald.models import Environment
 from herald.ratelimit.bucket import Decision, MemoryRateLimiter
@@ -137,9 +137,7 @@ async def set_environment_level(session: AsyncSession, environment_name: str, le
         await repository.clear(environment.id)
         return
     if level not in SERVICE_LEVELS:
-        raise FieldValidationError(
-            {"level": f"level must be one of {', '.join(SERVICE_LEVELS)}"}, {"level": level}
-        )
+        raise BadRequestError(f'Unknown service level "{level}"; use one of {", ".join(SERVICE_LEVELS)}')
     await repository.set_level(environment.id, level)
 
 
