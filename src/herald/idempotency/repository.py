@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import BigInteger, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,7 @@ from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import IdempotencyRecord
 
-_TABLE = IdempotencyRecord.__table__
+_TABLE = cast(Table, IdempotencyRecord.__table__)
 _RESPONSE_COLUMNS = ("status_code", "response_headers", "response_body")
 
 
@@ -35,7 +36,7 @@ class IdempotencyRepository(EnvironmentScopedRepository[IdempotencyRecord]):
         self, key: str, fingerprint: str, token: str, now: datetime, expires_at: datetime
     ) -> bool:
         """Claim the key in the session's transaction; False if a live record or claim exists."""
-        values: dict[str, Any] = {
+        params = {
             "id": new_id(),
             "environment_id": self.scope.environment_id,
             "idempotency_key": key,
@@ -43,27 +44,11 @@ class IdempotencyRepository(EnvironmentScopedRepository[IdempotencyRecord]):
             "claim_token": token,
             "created_at": now,
             "expires_at": expires_at,
+            "now": now,
+            "lock_id": _lock_id(self.scope.environment_id, key),
         }
-        if self.session.get_bind().dialect.name == "postgresql":
-            row = select(*(literal(value, _TABLE.c[name].type) for name, value in values.items()))
-            pg_statement = postgresql.insert(IdempotencyRecord).from_select(
-                list(values),
-                row.where(func.pg_try_advisory_xact_lock(_lock_id(self.scope.environment_id, key))),
-            )
-            statement: Any = pg_statement.on_conflict_do_update(
-                index_elements=["environment_id", "idempotency_key"],
-                set_=_takeover(pg_statement.excluded),
-                where=IdempotencyRecord.expires_at <= now,
-            )
-        else:
-            sqlite_statement = sqlite.insert(IdempotencyRecord).values(**values)
-            statement = sqlite_statement.on_conflict_do_update(
-                index_elements=["environment_id", "idempotency_key"],
-                set_=_takeover(sqlite_statement.excluded),
-                where=IdempotencyRecord.expires_at <= now,
-            )
-        result = await self.session.execute(statement.returning(IdempotencyRecord.id))
-        return result.first() is not None
+        result = await self.session.execute(_claim_statement(self._dialect()), params)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def find(self, key: str) -> IdempotencyRecord | None:
         statement = self.select().where(IdempotencyRecord.idempotency_key == key)
@@ -82,7 +67,7 @@ class IdempotencyRepository(EnvironmentScopedRepository[IdempotencyRecord]):
         """Store the response on our claim; recreate it if the claim was rolled back with the work
         (a 4xx raised by the endpoint). Never overwrites somebody else's claim."""
         status_code, headers, body = response
-        values = {
+        params = {
             "id": new_id(),
             "environment_id": self.scope.environment_id,
             "idempotency_key": key,
@@ -94,21 +79,16 @@ class IdempotencyRepository(EnvironmentScopedRepository[IdempotencyRecord]):
             "created_at": now,
             "expires_at": expires_at,
         }
-        insert = (
-            postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )(IdempotencyRecord).values(**values)
-        statement = insert.on_conflict_do_update(
-            index_elements=["environment_id", "idempotency_key"],
-            set_={name: insert.excluded[name] for name in (*_RESPONSE_COLUMNS, "expires_at")},
-            where=IdempotencyRecord.claim_token == token,
-        )
-        await self.session.execute(statement)
+        await self.session.execute(_record_statement(self._dialect()), params)
 
     async def release(self, key: str, token: str) -> None:
         statement = self.delete().where(
             IdempotencyRecord.idempotency_key == key, IdempotencyRecord.claim_token == token
         )
         await self.session.execute(statement)
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
 
 async def delete_expired(session: AsyncSession, now: datetime) -> int:
@@ -117,9 +97,47 @@ async def delete_expired(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _takeover(excluded: Any) -> dict[str, Any]:
-    fresh = {name: excluded[name] for name in ("fingerprint", "claim_token", "created_at", "expires_at")}
-    return {**fresh, **dict.fromkeys(_RESPONSE_COLUMNS)}
+_CLAIM_COLUMNS = (
+    "id",
+    "environment_id",
+    "idempotency_key",
+    "fingerprint",
+    "claim_token",
+    "created_at",
+    "expires_at",
+)
+_RECORD_COLUMNS = (*_CLAIM_COLUMNS, *_RESPONSE_COLUMNS)
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    """Built once per dialect: executing a prebuilt statement skips SQLAlchemy's per-call work."""
+    row = {name: bindparam(name, type_=_TABLE.c[name].type) for name in _CLAIM_COLUMNS}
+    insert: Any
+    if dialect == "postgresql":
+        lock = func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger))
+        insert = postgresql.insert(_TABLE).from_select(list(row), select(*row.values()).where(lock))
+    else:
+        insert = sqlite.insert(_TABLE).values(row)
+    takeover = {
+        name: insert.excluded[name] for name in ("fingerprint", "claim_token", "created_at", "expires_at")
+    }
+    return insert.on_conflict_do_update(
+        index_elements=["environment_id", "idempotency_key"],
+        set_={**takeover, **dict.fromkeys(_RESPONSE_COLUMNS)},
+        where=_TABLE.c.expires_at <= bindparam("now", type_=_TABLE.c.expires_at.type),
+    )
+
+
+@cache
+def _record_statement(dialect: str) -> Any:
+    row = {name: bindparam(name, type_=_TABLE.c[name].type) for name in _RECORD_COLUMNS}
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE).values(row)
+    return insert.on_conflict_do_update(
+        index_elements=["environment_id", "idempotency_key"],
+        set_={name: insert.excluded[name] for name in (*_RESPONSE_COLUMNS, "expires_at")},
+        where=_TABLE.c.claim_token == bindparam("claim_token", type_=_TABLE.c.claim_token.type),
+    )
 
 
 def _lock_id(environment_id: str, key: str) -> int:
