@@ -7,7 +7,9 @@
 2. Redis limiter: one `take` (the Lua script) vs a bare PING round trip.
 3. Idempotency on `POST /v1/environments` against a real server: no header vs a fresh key
    (claim + stored response) vs a replayed key. Rate limiting is off in that server.
-Writes bench/results/ratelimit_idempotency.txt.
+Writes bench/results/ratelimit_idempotency.txt (ratelimit_idempotency.postgresql.txt with
+--database-url). Timings are wall clock on whatever else the machine is doing: compare the
+ratios within one run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import statistics
 import tempfile
 import threading
@@ -120,7 +123,9 @@ async def bench_redis(url: str) -> None:
 
 def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -130,8 +135,6 @@ def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, 
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -166,7 +169,9 @@ def bench_idempotency(database_url: str | None, rounds: int) -> None:
             timings: dict[str, list[float]] = {"no header": [], "fresh key": [], "replayed key": []}
             replay_key = uuid.uuid4().hex
             with httpx.Client(base_url=url, headers=headers) as client:
-                client.post("/v1/environments", json={"name": "replayed"}, headers={"Idempotency-Key": replay_key})
+                client.post(
+                    "/v1/environments", json={"name": "replayed"}, headers={"Idempotency-Key": replay_key}
+                )
                 for round_ in range(rounds):
                     for variant, extra in (
                         ("no header", {}),
@@ -193,7 +198,9 @@ def bench_idempotency(database_url: str | None, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--redis-url", default=os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL; default is embedded SQLite.")
     parser.add_argument("--rounds", type=int, default=300)
     arguments = parser.parse_args()
@@ -203,8 +210,9 @@ def main() -> None:
     asyncio.run(bench_redis(arguments.redis_url))
     report()
     bench_idempotency(arguments.database_url, arguments.rounds)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    results = RESULTS.with_suffix(".postgresql.txt") if arguments.database_url else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -131,8 +131,15 @@ def _claim_statement(dialect: str) -> Any:
 
 @cache
 def _record_statement(dialect: str) -> Any:
+    """On PostgreSQL the statement commits without waiting for the WAL flush: a stored response
+    lost to a database crash leaves its claim, which answers 409 and then 422, never a rerun."""
     row = {name: bindparam(name, type_=_TABLE.c[name].type) for name in _RECORD_COLUMNS}
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE).values(row)
+    insert: Any
+    if dialect == "postgresql":
+        no_flush_wait = func.set_config("synchronous_commit", "off", True).is_not(None)
+        insert = postgresql.insert(_TABLE).from_select(list(row), select(*row.values()).where(no_flush_wait))
+    else:
+        insert = sqlite.insert(_TABLE).values(row)
     return insert.on_conflict_do_update(
         index_elements=["environment_id", "idempotency_key"],
         set_={name: insert.excluded[name] for name in (*_RESPONSE_COLUMNS, "expires_at")},

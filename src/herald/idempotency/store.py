@@ -17,13 +17,15 @@ the work again.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from herald.config import Settings
 from herald.db import Database
@@ -93,6 +95,11 @@ class DatabaseIdempotencyStore:
     def __init__(self, database: Database, ttl_seconds: float) -> None:
         self._database = database
         self._ttl = timedelta(seconds=ttl_seconds)
+        # Storing and releasing are one statement each: on PostgreSQL they run in autocommit
+        # (one round trip, no BEGIN/COMMIT). SQLite keeps Herald's BEGIN IMMEDIATE write scope.
+        self._autocommit = async_sessionmaker(
+            database.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     async def claim(self, session: AsyncSession, claim: Claim) -> ClaimOutcome:
         repository = IdempotencyRepository(session, claim.scope)
@@ -113,7 +120,7 @@ class DatabaseIdempotencyStore:
 
     async def complete(self, claim: Claim, response: StoredResponse) -> None:
         now = utc_now()
-        async with self._database.session(write=True) as session:
+        async with self._single_statement() as session:
             await IdempotencyRepository(session, claim.scope).record_response(
                 claim.key,
                 claim.fingerprint,
@@ -124,8 +131,17 @@ class DatabaseIdempotencyStore:
             )
 
     async def release(self, claim: Claim) -> None:
-        async with self._database.session(write=True) as session:
+        async with self._single_statement() as session:
             await IdempotencyRepository(session, claim.scope).release(claim.key, claim.token)
+
+    @asynccontextmanager
+    async def _single_statement(self) -> AsyncIterator[AsyncSession]:
+        if self._database.is_sqlite:
+            async with self._database.session(write=True) as session:
+                yield session
+            return
+        async with self._autocommit() as session:
+            yield session
 
 
 def _aware(moment: datetime) -> datetime:
