@@ -9,7 +9,8 @@ it cannot hold the bytes). Between those two steps a duplicate sees a claim with
 and gets 409; if the process died exactly there, the claim stays without a response, and after
 `CLAIM_TIMEOUT_SECONDS` a duplicate gets a 422 saying so rather than running the work twice.
 
-Redis store: `SET NX` with an expiry claims the key outside the database transaction. It needs
+Redis store: one Lua script sets the key if absent, with an expiry (SET NX semantics, plus the
+fingerprint and claim token in one hash), outside the database transaction. It needs
 no database write per request, at a price: if the process dies after the work commits and
 before the response is stored, the claim expires after `CLAIM_TIMEOUT_SECONDS` and a retry runs
 the work again.
