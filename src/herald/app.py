@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,11 +16,19 @@ from herald.db import Database
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.health.endpoints import router as health_router
+from herald.idempotency.cleanup import run_idempotency_cleanup
+from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
+from herald.idempotency.middleware import IdempotencyMiddleware
+from herald.idempotency.store import DatabaseIdempotencyStore, build_idempotency_store
 from herald.integrations.endpoints import router as integrations_router
 from herald.kit.crypto import SecretBox, load_master_key
+from herald.kit.redis import redis_client
+from herald.kit.response_headers import ResponseHeadersMiddleware
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
 from herald.preferences.endpoints import router as preferences_router
+from herald.ratelimit.dependencies import enforce_rate_limit
+from herald.ratelimit.service import build_rate_limit_service
 from herald.startup import prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
 from herald.subscribers.endpoints import v1_router as subscribers_v1_router
@@ -37,6 +47,8 @@ SECRET_KEY_ROUTERS = [
     topics_v1_router,
 ]
 PUBLIC_ROUTERS = [health_router]
+# In this order: who is calling, may they (rate limit), has this already run (idempotency).
+SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,11 +59,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings)
         box = SecretBox(load_master_key(settings))
         await prepare_installation(database, box)
+        redis = redis_client(settings)
         app.state.database = database
         app.state.secret_box = box
+        app.state.rate_limits = build_rate_limit_service(settings, redis)
+        app.state.idempotency = build_idempotency_store(settings, database, redis)
+        cleanup = None
+        if isinstance(app.state.idempotency, DatabaseIdempotencyStore):
+            cleanup = asyncio.create_task(
+                run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
+            )
         try:
             yield
         finally:
+            if cleanup is not None:
+                cleanup.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cleanup
+            if redis is not None:
+                await redis.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -63,12 +89,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limits = None
+    app.state.idempotency = None
     install_error_handlers(app)
+    app.add_exception_handler(IdempotentReplay, replay_response)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
     for router in SECRET_KEY_ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_secret_key)])
+        app.include_router(router, dependencies=SECRET_KEY_GUARDS)
     app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS])
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

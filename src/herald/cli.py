@@ -26,12 +26,19 @@ from herald.environments.service import (
 from herald.errors import HeraldError
 from herald.kit.crypto import MasterKeyError, SecretBox, load_master_key
 from herald.logs import configure_logging
+from herald.ratelimit.policy import SERVICE_LEVELS
+from herald.ratelimit.service import EnvironmentLevel, environment_levels, set_environment_level
 from herald.startup import prepare_installation
 
 T = TypeVar("T")
 app = typer.Typer(help="Herald: notification infrastructure that speaks Novu's API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Show the environments' application identifiers and secret keys.")
 app.add_typer(keys_app, name="keys")
+rate_limit_app = typer.Typer(
+    help="Show or change the environments' rate-limit service levels "
+    f"({', '.join(SERVICE_LEVELS)}); running servers pick a change up within seconds."
+)
+app.add_typer(rate_limit_app, name="rate-limit")
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -114,6 +121,59 @@ def regenerate(
         return
     typer.echo("New secret key; the previous one no longer works.\n")
     _print_environment(credentials)
+
+
+EnvironmentOption = Annotated[
+    str, typer.Option("--environment", "-e", help="Environment name, e.g. Production.")
+]
+
+
+@rate_limit_app.command("show")
+def rate_limit_show() -> None:
+    """Print each environment's service level and whether it is its own or the default."""
+    settings = Settings()
+    configure_logging("warning")
+
+    async def run(database: Database, box: SecretBox) -> list[EnvironmentLevel]:
+        await prepare_installation(database, box)
+        async with database.session(write=False) as session:
+            return await environment_levels(session, settings.rate_limit_level)
+
+    state = "on" if settings.rate_limit_enabled else "off (HERALD_RATE_LIMIT_ENABLED=false)"
+    levels = _run_with_database(settings, run)
+    typer.echo(f"Rate limiting {state}; default level {settings.rate_limit_level}\n")
+    for level in levels:
+        origin = "own" if level.overridden else "default"
+        typer.echo(f"{level.name:<24} {level.service_level:<12} ({origin})")
+
+
+@rate_limit_app.command("set")
+def rate_limit_set(
+    environment: EnvironmentOption,
+    level: Annotated[str, typer.Option("--level", "-l", help=f"One of {', '.join(SERVICE_LEVELS)}.")],
+) -> None:
+    """Give an environment its own service level."""
+    _change_level(environment, level)
+    typer.echo(f"{environment}: service level {level}")
+
+
+@rate_limit_app.command("clear")
+def rate_limit_clear(environment: EnvironmentOption) -> None:
+    """Return an environment to the default service level (HERALD_RATE_LIMIT_LEVEL)."""
+    _change_level(environment, None)
+    typer.echo(f"{environment}: default service level")
+
+
+def _change_level(environment: str, level: str | None) -> None:
+    settings = Settings()
+    configure_logging("warning")
+
+    async def run(database: Database, box: SecretBox) -> None:
+        await prepare_installation(database, box)
+        async with database.session(write=True) as session:
+            await set_environment_level(session, environment, level)
+
+    _run_with_database(settings, run)
 
 
 def _run_with_database(settings: Settings, work: Callable[[Database, SecretBox], Awaitable[T]]) -> T:

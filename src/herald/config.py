@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from herald.ratelimit.policy import ServiceLevel
 
 EMBEDDED_DATABASE_FILE = "herald.db"
 
@@ -26,6 +29,32 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     max_body_bytes: int = 512 * 1024
+
+    rate_limit_enabled: bool = Field(default=True, description="Token buckets on every secret-key route.")
+    rate_limit_level: ServiceLevel = Field(
+        default="business",
+        description="Service level of environments without an override: free, business, enterprise, "
+        "unlimited or custom (then rate_limit_custom_rps gives the figures).",
+    )
+    rate_limit_custom_rps: dict[str, int] = Field(
+        default_factory=dict,
+        description='Requests per second of the "custom" level, e.g. {"trigger": 5, "configuration": 2, '
+        '"global": 3}; a category left out keeps the business figure.',
+    )
+    rate_limit_fail_open: bool = Field(
+        default=True,
+        description="When Redis fails: serve the request and log (true), or answer 503 (false).",
+    )
+    idempotency_enabled: bool = Field(default=True, description="Honour Idempotency-Key on POST and PATCH.")
+    idempotency_store: Literal["database", "redis"] = Field(
+        default="database",
+        description="Where Idempotency-Key records live. The database store commits the key claim with "
+        "the request's own work; redis needs redis_url.",
+    )
+    idempotency_ttl_seconds: float = Field(default=24 * 3600, gt=0, description="How long results are kept.")
+    idempotency_cleanup_interval_seconds: float = Field(
+        default=600, gt=0, description="How often expired idempotency records are deleted."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -3,9 +3,11 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.idempotency_record import IdempotencyRecord
 from herald.models.integration import Integration
 from herald.models.job import Job
 from herald.models.organization import Organization
+from herald.models.rate_limit_override import RateLimitOverride
 from herald.models.subscriber import Subscriber
 from herald.models.subscriber_preference import GLOBAL_PREFERENCE, SubscriberPreference
 from herald.models.topic import Topic
@@ -16,9 +18,11 @@ __all__ = [
     "ApiKey",
     "Base",
     "Environment",
+    "IdempotencyRecord",
     "Integration",
     "Job",
     "Organization",
+    "RateLimitOverride",
     "Subscriber",
     "SubscriberPreference",
     "Topic",

@@ -1,14 +1,14 @@
 """The job queue table.
 
 Revision ID: 0006_jobs
-Revises: 0003_integrations
+Revises: 0004_idempotency
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_jobs"
-down_revision = "0003_integrations"
+down_revision = "0004_idempotency"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,219 @@
+"""What rate limiting and idempotency cost per request, against baselines measured in the same run.
+
+    python bench/ratelimit_idempotency.py [--redis-url redis://127.0.0.1:6379/0] [--database-url URL]
+
+1. In-memory limiter: a direct call vs an empty function; and the whole per-request check
+   (category, cached service level, bucket) vs an empty coroutine.
+2. Redis limiter: one `take` (the Lua script) vs a bare PING round trip.
+3. Idempotency on `POST /v1/environments` against a real server: no header vs a fresh key
+   (claim + stored response) vs a replayed key. Rate limiting is off in that server.
+Writes bench/results/ratelimit_idempotency.txt (ratelimit_idempotency.postgresql.txt with
+--database-url). Timings are wall clock on whatever else the machine is doing: compare the
+ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from redis.asyncio import Redis
+
+from herald.app import create_app
+from herald.config import Settings
+from herald.db import Database
+from herald.environments.service import installation_credentials
+from herald.kit.crypto import SecretBox
+from herald.kit.scope import EnvironmentScope
+from herald.logs import configure_logging
+from herald.ratelimit.bucket import MemoryRateLimiter
+from herald.ratelimit.policy import policies_for
+from herald.ratelimit.redis_limiter import RedisRateLimiter
+from herald.ratelimit.service import RateLimitService
+
+RESULTS = Path(__file__).parent / "results" / "ratelimit_idempotency.txt"
+MASTER_KEY = "bench-master-key-0123456789abcdef-not-for-production"
+lines: list[str] = []
+
+
+def report(line: str = "") -> None:
+    print(line)
+    lines.append(line)
+
+
+def per_call_us(function: Callable[[], Any], repeat: int = 200_000) -> float:
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            function()
+        best = min(best, time.perf_counter() - started)
+    return best / repeat * 1e6
+
+
+async def per_await_us(function: Callable[[], Awaitable[Any]], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            await function()
+        best = min(best, time.perf_counter() - started)
+    return best / repeat * 1e6
+
+
+def empty() -> None:
+    return None
+
+
+async def empty_coroutine() -> None:
+    return None
+
+
+async def bench_memory() -> None:
+    report("== in-memory limiter")
+    policy = policies_for("business", {})["global"]
+    limiter = MemoryRateLimiter()
+    baseline = per_call_us(empty)
+    direct = per_call_us(lambda: limiter.consume("env:global", policy, 0))
+    report(f"empty function call                      {baseline:8.3f} us")
+    report(f"MemoryRateLimiter.consume                {direct:8.3f} us   ({direct / baseline:.1f}x empty)")
+    service = RateLimitService(limiter, default_level="business", custom_rps={}, fail_open=True)
+    scope = EnvironmentScope("0" * 24, "1" * 24)
+    service._levels[scope.environment_id] = ("business", float("inf"))  # a cached level, as after 1 request
+    coroutine_baseline = await per_await_us(empty_coroutine, 100_000)
+    check = await per_await_us(lambda: service.check(None, scope, "POST", "/v1/events/trigger"), 100_000)  # type: ignore[arg-type]
+    report(f"await empty coroutine                    {coroutine_baseline:8.3f} us")
+    report(
+        f"await RateLimitService.check (per req.)  {check:8.3f} us   "
+        f"(+{check - coroutine_baseline:.3f} us; budget 200 us)"
+    )
+
+
+async def bench_redis(url: str) -> None:
+    report("== Redis limiter")
+    redis = Redis.from_url(url)
+    try:
+        await redis.ping()
+    except Exception as error:
+        report(f"skipped: Redis at {url} is unreachable ({type(error).__name__})")
+        return
+    policy = policies_for("business", {})["global"]
+    limiter = RedisRateLimiter(redis)
+    bucket = f"bench-{uuid.uuid4().hex}"
+    await limiter.take(bucket, policy, 0)
+    ping = await per_await_us(redis.ping, 2_000)
+    take = await per_await_us(lambda: limiter.take(bucket, policy, 0), 2_000)
+    report(f"PING round trip                          {ping:8.1f} us")
+    report(f"RedisRateLimiter.take (Lua, 1 trip)      {take:8.1f} us   ({take / ping:.2f}x PING)")
+    await redis.delete(f"herald:rl:{bucket}")
+    await redis.aclose()
+
+
+def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def secret_key(settings: Settings) -> str:
+    async def read() -> str:
+        database = Database(settings)
+        try:
+            async with database.session(write=False) as session:
+                credentials = await installation_credentials(session, SecretBox(MASTER_KEY))
+        finally:
+            await database.dispose()
+        return credentials.environments[0].secret_key
+
+    return asyncio.run(read())
+
+
+def bench_idempotency(database_url: str | None, rounds: int) -> None:
+    report("== idempotency on POST /v1/environments (real server, keep-alive client)")
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(
+            data_dir=Path(data_dir),
+            database_url=database_url,
+            master_key=MASTER_KEY,
+            rate_limit_enabled=False,
+            log_level="warning",
+        )
+        server, thread, url = start_server(settings)
+        try:
+            headers = {"Authorization": f"ApiKey {secret_key(settings)}"}
+            timings: dict[str, list[float]] = {"no header": [], "fresh key": [], "replayed key": []}
+            replay_key = uuid.uuid4().hex
+            with httpx.Client(base_url=url, headers=headers) as client:
+                client.post(
+                    "/v1/environments", json={"name": "replayed"}, headers={"Idempotency-Key": replay_key}
+                )
+                for round_ in range(rounds):
+                    for variant, extra in (
+                        ("no header", {}),
+                        ("fresh key", {"Idempotency-Key": uuid.uuid4().hex}),
+                        ("replayed key", {"Idempotency-Key": replay_key}),
+                    ):
+                        name = "replayed" if variant == "replayed key" else f"{variant[:5]}-{round_}"
+                        started = time.perf_counter()
+                        response = client.post("/v1/environments", json={"name": name}, headers=extra)
+                        timings[variant].append((time.perf_counter() - started) * 1000)
+                        assert response.status_code == 201, response.text
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+    base = statistics.median(timings["no header"])
+    report(f"database: {'PostgreSQL' if database_url else 'SQLite (embedded)'}; {rounds} requests each")
+    for variant, values in timings.items():
+        median = statistics.median(values)
+        report(
+            f"{variant:<14} median {median:7.3f} ms  mean {statistics.fmean(values):7.3f} ms  "
+            f"(+{median - base:6.3f} ms, {median / base:.2f}x no header)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL; default is embedded SQLite.")
+    parser.add_argument("--rounds", type=int, default=300)
+    arguments = parser.parse_args()
+    configure_logging("warning")
+    asyncio.run(bench_memory())
+    report()
+    asyncio.run(bench_redis(arguments.redis_url))
+    report()
+    bench_idempotency(arguments.database_url, arguments.rounds)
+    results = RESULTS.with_suffix(".postgresql.txt") if arguments.database_url else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

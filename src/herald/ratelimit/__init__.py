@@ -1,0 +1,1 @@
+"""Token-bucket rate limiting of secret-key requests, as Novu does it."""
