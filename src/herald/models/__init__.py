@@ -5,5 +5,6 @@ from herald.models.base import Base
 from herald.models.environment import Environment
 from herald.models.job import Job
 from herald.models.organization import Organization
+from herald.models.workflow import Workflow, WorkflowStep
 
-__all__ = ["ApiKey", "Base", "Environment", "Job", "Organization"]
+__all__ = ["ApiKey", "Base", "Environment", "Job", "Organization", "Workflow", "WorkflowStep"]
