@@ -18,8 +18,9 @@ from herald.kit.crypto import SecretBox, load_master_key
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
 from herald.startup import prepare_installation
+from herald.workflows.endpoints import router as workflows_router
 
-SECRET_KEY_ROUTERS = [environments_router]
+SECRET_KEY_ROUTERS = [environments_router, workflows_router]
 PUBLIC_ROUTERS = [health_router]
 
 

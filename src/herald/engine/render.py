@@ -194,3 +194,26 @@ def _collect_variables(value: Any, found: dict[str, None]) -> None:
     elif isinstance(value, list):
         for item in value:
             _collect_variables(item, found)
+
+
+def syntax_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """Control values (dotted paths) whose Liquid does not parse, with the parser's message."""
+    problems: dict[str, str] = {}
+    for key, value in values.items():
+        _collect_syntax_problems(value, key, problems)
+    return problems
+
+
+def _collect_syntax_problems(value: Any, path: str, problems: dict[str, str]) -> None:
+    if isinstance(value, str):
+        if any(marker in value for marker in _MARKUP):
+            try:
+                _compile(value)
+            except LiquidError as error:
+                problems[path] = _describe(error)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _collect_syntax_problems(item, f"{path}.{key}", problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _collect_syntax_problems(item, f"{path}.{index}", problems)
