@@ -307,7 +307,8 @@ def _step_specs(requests: list[StepUpsertDto]) -> list[_StepSpec]:
 async def _apply_steps(repository: WorkflowRepository, workflow: Workflow, specs: list[_StepSpec]) -> None:
     """Make the workflow's steps exactly `specs`, in order, keeping the `_id` of matched steps.
 
-    A spec matches an existing step by `_id`, else by `stepId`. Removed steps are deleted and
+    A spec matches an existing step by `_id`, else by `stepId` (given, or derived from the
+    name when the spec has neither). Removed steps are deleted and
     renamed ones parked under a temporary stepId first, so the per-workflow unique stepId
     constraint holds at every statement.
     """
@@ -317,9 +318,9 @@ async def _apply_steps(repository: WorkflowRepository, workflow: Workflow, specs
     by_step_id = {step.step_id: step for step in existing}
     matched: dict[int, WorkflowStep] = {}
     for index, spec in enumerate(specs):
-        row = (by_id.get(spec.id) if spec.id else None) or (
-            by_step_id.get(spec.step_id) if spec.step_id else None
-        )
+        row = by_id.get(spec.id) if spec.id else None
+        if row is None:
+            row = by_step_id.get(spec.step_id or ("" if spec.id else slugify(spec.name, "step")))
         if row is not None and row not in matched.values():
             matched[index] = row
     step_ids = _assign_step_ids(specs, matched)
