@@ -64,7 +64,7 @@ async def create_workflow(
         name=request.name,
         origin="novu-cloud",
         tags=[],
-        active=True,
+        active=False,  # as Novu's API (and novu-py, which always sends `active`)
         critical=False,
         severity="none",
         validate_payload=False,
