@@ -3,6 +3,7 @@ import pytest
 from herald.engine.render import (
     RenderContext,
     RenderError,
+    _compile,
     pluralize,
     referenced_variables,
     render_controls,
@@ -118,3 +119,26 @@ def test_referenced_variables_lists_global_paths_only() -> None:
     found = referenced_variables({"subject": "{{ payload.order.id }}", "body": [loop]})
     assert found == ["payload.order.id", "payload.items"]
     assert referenced_variables({"broken": "{% if %}", "plain": "text"}) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ payload.order.id }}",
+        "a {{payload.count}} b {{ subscriber.firstName }} c",
+        "{{ payload.order.items.size }} {{ payload.order.items.first.name }}",
+        "{{ payload.order }}",
+        "{{ payload.nope.deeper }}|{{ actor.nope }}",
+        "{{ steps.digest-step.events.size }}",
+        "{{ payload.flag }} {{ payload.none }} {{ payload.ratio }}",
+        "{{- payload.count -}}",
+    ],
+)
+def test_plain_output_shortcut_matches_liquid(source: str) -> None:
+    context = RenderContext(
+        payload={**CONTEXT.payload, "flag": True, "none": None, "ratio": 1.5},
+        subscriber=CONTEXT.subscriber,
+        steps=CONTEXT.steps,
+        actor=CONTEXT.actor,
+    )
+    assert render_template(source, context) == _compile(source).render(**context.variables())

@@ -10,6 +10,7 @@ Besides the standard Liquid filters, Novu's own are available: `json`, `toSenten
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,8 @@ from liquid.exceptions import LiquidError
 
 _MARKUP = ("{{", "{%")
 _TEMPLATE_CACHE_SIZE = 4096
+_PLAIN_OUTPUT = re.compile(r"\{\{\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*\}\}")
+_FALLBACK = object()
 
 
 class RenderError(Exception):
@@ -141,12 +144,64 @@ def _describe(error: LiquidError) -> str:
     return str(message).strip()
 
 
+@lru_cache(maxsize=_TEMPLATE_CACHE_SIZE)
+def _plain_outputs(source: str) -> tuple[str | tuple[str, ...], ...] | None:
+    """Text and variable paths when the only markup is `{{ a.b.c }}` (no tags, no filters)."""
+    if "{%" in source:
+        return None
+    parts: list[str | tuple[str, ...]] = []
+    position = 0
+    for match in _PLAIN_OUTPUT.finditer(source):
+        parts += [source[position : match.start()], tuple(match.group(1).split("."))]
+        position = match.end()
+    parts.append(source[position:])
+    if any(isinstance(part, str) and ("{{" in part or "}}" in part) for part in parts):
+        return None
+    return tuple(parts)
+
+
+def _plain_value(variables: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The output of `{{ path }}`, or _FALLBACK where Liquid semantics (size, first...) apply."""
+    value: Any = variables
+    for key in path:
+        if not isinstance(value, Mapping):
+            return _FALLBACK
+        if key not in value:
+            return ""
+        value = value[key]
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str | int | float) else _FALLBACK
+
+
+def _render_plain(parts: tuple[str | tuple[str, ...], ...], variables: Mapping[str, Any]) -> str | None:
+    rendered: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            rendered.append(part)
+            continue
+        value = _plain_value(variables, part)
+        if value is _FALLBACK:
+            return None
+        rendered.append(str(value))
+    return "".join(rendered)
+
+
 def render_template(source: str, context: RenderContext) -> str:
-    """Render one Liquid template. Strings without Liquid markup come back unchanged."""
+    """Render one Liquid template. Strings without Liquid markup come back unchanged, and
+    plain `{{ a.b }}` outputs of scalar values are substituted without the Liquid engine."""
     if not any(marker in source for marker in _MARKUP):
         return source
+    variables = context.variables()
+    parts = _plain_outputs(source)
+    if parts is not None:
+        fast = _render_plain(parts, variables)
+        if fast is not None:
+            return fast
     try:
-        return _compile(source).render(**context.variables())
+        return _compile(source).render(**variables)
     except LiquidError as error:
         raise RenderError(_describe(error)) from None
     except (RecursionError, MemoryError):
