@@ -134,6 +134,8 @@ def _step(step_type: str, controls: dict[str, Any]) -> dict[str, Any]:
         ),
         (workflow_body(tags=["ok", ""]), "tags.1"),
         (workflow_body(severity="critical"), "severity"),
+        (workflow_body(active=0), "active"),
+        (workflow_body(steps=[{"name": "A", "type": "sms", "stepId": 5}]), "steps.0.stepId"),
         (
             workflow_body(preferences={"workflow": {"channels": {"pigeon": {"enabled": True}}}}),
             "preferences.workflow.channels.pigeon.[key]",

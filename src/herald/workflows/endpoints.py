@@ -55,7 +55,7 @@ async def search_workflows(
     session: Session,
     scope: CurrentEnvironment,
     limit: Annotated[float, Query(ge=1, le=100)] = 10,
-    offset: Annotated[float, Query(ge=0)] = 0,
+    offset: Annotated[float, Query(ge=0, le=1_000_000)] = 0,
     order_direction: Annotated[Direction, Query(alias="orderDirection")] = "DESC",
     order_by: Annotated[SortField, Query(alias="orderBy")] = "createdAt",
     query: Annotated[str | None, Query(max_length=256)] = None,

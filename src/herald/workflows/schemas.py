@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from herald.kit.schemas import NovuModel
 from herald.workflows.controls import StepType
@@ -20,26 +20,32 @@ SLUG_IDENTIFIER = r"^[a-zA-Z0-9]+(?:[-_.][a-zA-Z0-9]+)*$"
 MAX_STEPS = 50
 
 
-class WorkflowPreferenceDto(NovuModel):
+class RequestModel(NovuModel):
+    """Request bodies take JSON types as they are: `0` is not `false`, `"5"` is not `5`."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class WorkflowPreferenceDto(RequestModel):
     enabled: bool = True
     read_only: bool = False
 
 
-class ChannelPreferenceDto(NovuModel):
+class ChannelPreferenceDto(RequestModel):
     enabled: bool = True
 
 
-class WorkflowPreferencesDto(NovuModel):
+class WorkflowPreferencesDto(RequestModel):
     all: WorkflowPreferenceDto = Field(default_factory=WorkflowPreferenceDto)
     channels: dict[Channel, ChannelPreferenceDto] = Field(default_factory=dict)
 
 
-class PreferencesRequestDto(NovuModel):
+class PreferencesRequestDto(RequestModel):
     user: WorkflowPreferencesDto | None = None
     workflow: WorkflowPreferencesDto | None = None
 
 
-class StepUpsertDto(NovuModel):
+class StepUpsertDto(RequestModel):
     id: str | None = Field(default=None, alias="_id", description="Database id of a step to update.")
     step_id: str | None = Field(default=None, max_length=255, pattern=SLUG_IDENTIFIER)
     name: str = Field(min_length=1, max_length=255)
@@ -47,7 +53,7 @@ class StepUpsertDto(NovuModel):
     control_values: dict[str, Any] | None = None
 
 
-class WorkflowSettingsDto(NovuModel):
+class WorkflowSettingsDto(RequestModel):
     description: str | None = Field(default=None, max_length=1024)
     tags: list[str] | None = Field(default=None, max_length=64)
     active: bool | None = None
@@ -74,7 +80,7 @@ class UpdateWorkflowDto(WorkflowSettingsDto):
     origin: ResourceOrigin | None = None
 
 
-class PatchWorkflowDto(NovuModel):
+class PatchWorkflowDto(RequestModel):
     active: bool | None = None
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=1024)
@@ -84,11 +90,11 @@ class PatchWorkflowDto(NovuModel):
     is_translation_enabled: bool | None = None
 
 
-class SyncWorkflowDto(NovuModel):
+class SyncWorkflowDto(RequestModel):
     target_environment_id: str = Field(min_length=1, max_length=64)
 
 
-class PreviewPayloadDto(NovuModel):
+class PreviewPayloadDto(RequestModel):
     subscriber: dict[str, Any] | None = None
     actor: dict[str, Any] | None = None
     payload: dict[str, Any] | None = None
@@ -97,7 +103,7 @@ class PreviewPayloadDto(NovuModel):
     context: dict[str, Any] | None = None
 
 
-class GeneratePreviewRequestDto(NovuModel):
+class GeneratePreviewRequestDto(RequestModel):
     control_values: dict[str, Any] | None = None
     preview_payload: PreviewPayloadDto | None = None
 
