@@ -35,6 +35,7 @@ from herald.subscribers.endpoints import v1_router as subscribers_v1_router
 from herald.topics.endpoints import router as topics_router
 from herald.topics.endpoints import subscriber_router as subscriber_topics_router
 from herald.topics.endpoints import v1_router as topics_v1_router
+from herald.workflows.endpoints import router as workflows_router
 
 SECRET_KEY_ROUTERS = [
     environments_router,
@@ -45,6 +46,7 @@ SECRET_KEY_ROUTERS = [
     preferences_router,
     topics_router,
     topics_v1_router,
+    workflows_router,
 ]
 PUBLIC_ROUTERS = [health_router]
 # In this order: who is calling, may they (rate limit), has this already run (idempotency).

@@ -12,6 +12,7 @@ from herald.models.subscriber import Subscriber
 from herald.models.subscriber_preference import GLOBAL_PREFERENCE, SubscriberPreference
 from herald.models.topic import Topic
 from herald.models.topic_subscription import TopicSubscription
+from herald.models.workflow import Workflow, WorkflowStep
 
 __all__ = [
     "GLOBAL_PREFERENCE",
@@ -27,4 +28,6 @@ __all__ = [
     "SubscriberPreference",
     "Topic",
     "TopicSubscription",
+    "Workflow",
+    "WorkflowStep",
 ]

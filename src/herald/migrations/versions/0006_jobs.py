@@ -1,14 +1,14 @@
 """The job queue table.
 
 Revision ID: 0006_jobs
-Revises: 0004_idempotency
+Revises: 0005_workflows
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_jobs"
-down_revision = "0004_idempotency"
+down_revision = "0005_workflows"
 branch_labels = None
 depends_on = None
 

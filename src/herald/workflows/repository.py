@@ -1,0 +1,101 @@
+"""Queries on workflows and their steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import String
+
+from herald.kit.ids import is_object_id
+from herald.kit.repository import EnvironmentScopedRepository
+from herald.models import Workflow, WorkflowStep
+
+SLUG_ID_MARKER = "_wf_"
+
+_SORT_COLUMNS = {
+    "createdAt": Workflow.created_at,
+    "updatedAt": Workflow.updated_at,
+    "name": Workflow.name,
+    "lastTriggeredAt": Workflow.last_triggered_at,
+}
+
+
+@dataclass(frozen=True)
+class WorkflowSearch:
+    query: str | None = None
+    tags: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    order_by: str = "createdAt"
+    descending: bool = True
+    offset: int = 0
+    limit: int = 10
+
+
+class WorkflowRepository(EnvironmentScopedRepository[Workflow]):
+    model = Workflow
+
+    async def find(self, reference: str) -> Workflow | None:
+        """By identifier, database id, or slug (`<name>_wf_<id>`); the identifier wins a tie."""
+        matches: list[ColumnElement[bool]] = [Workflow.identifier == reference]
+        for candidate in (reference, reference.rpartition(SLUG_ID_MARKER)[2]):
+            if is_object_id(candidate):
+                matches.append(Workflow.id == candidate)
+        statement = (
+            self.select()
+            .where(or_(*matches))
+            .order_by(case((Workflow.identifier == reference, 0), else_=1))
+            .limit(1)
+        )
+        workflow: Workflow | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return workflow
+
+    async def find_by_identifier(self, identifier: str) -> Workflow | None:
+        statement = self.select().where(Workflow.identifier == identifier)
+        workflow: Workflow | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return workflow
+
+    async def identifier_taken(self, identifier: str) -> bool:
+        statement = self.select(Workflow.id).where(Workflow.identifier == identifier).limit(1)
+        return (await self.session.execute(statement)).first() is not None
+
+    async def search(self, search: WorkflowSearch) -> tuple[Sequence[Workflow], int]:
+        conditions: list[ColumnElement[bool]] = []
+        if search.query:
+            conditions.append(
+                or_(
+                    Workflow.name.icontains(search.query, autoescape=True),
+                    Workflow.identifier.icontains(search.query, autoescape=True),
+                )
+            )
+        if search.tags:
+            conditions.append(self._has_any_tag(search.tags))
+        if search.statuses:
+            conditions.append(Workflow.status.in_(search.statuses))
+        where = and_(True, *conditions)
+        total = await self.session.scalar(self.select(func.count(Workflow.id)).where(where))
+        sort = _SORT_COLUMNS[search.order_by]
+        ordering = (sort.desc(), Workflow.id.desc()) if search.descending else (sort.asc(), Workflow.id.asc())
+        statement = self.select().where(where).order_by(*ordering).offset(search.offset).limit(search.limit)
+        rows = (await self.session.execute(statement)).scalars().all()
+        return rows, int(total or 0)
+
+    def _has_any_tag(self, tags: Sequence[str]) -> ColumnElement[bool]:
+        if self.session.get_bind().dialect.name == "postgresql":
+            return Workflow.tags.op("?|")(type_coerce(list(tags), ARRAY(String)))
+        elements = func.json_each(Workflow.tags).table_valued("value")
+        return exists(select(literal(1)).select_from(elements).where(elements.c.value.in_(list(tags))))
+
+    def add_step(self, workflow: Workflow, step: WorkflowStep) -> WorkflowStep:
+        step.environment_id = workflow.environment_id
+        step.organization_id = workflow.organization_id
+        workflow.steps.append(step)
+        return step
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def remove(self, workflow: Workflow) -> None:
+        await self.session.execute(self.delete().where(Workflow.id == workflow.id))
