@@ -29,6 +29,7 @@ from herald.middleware.request_context import RequestContextMiddleware
 from herald.preferences.endpoints import router as preferences_router
 from herald.ratelimit.dependencies import enforce_rate_limit
 from herald.ratelimit.service import build_rate_limit_service
+from herald.realtime.publisher import NullPublisher
 from herald.startup import prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
 from herald.subscribers.endpoints import v1_router as subscribers_v1_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.realtime = NullPublisher()
     app.state.rate_limits = None
     app.state.idempotency = None
     install_error_handlers(app)

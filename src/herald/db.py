@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from herald.config import Settings
+from herald.kit.after_commit import discard_after_commit, run_after_commit
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITE_OPTION = "herald_write"
@@ -52,8 +53,10 @@ class Database:
                 yield session
                 await session.commit()
             except BaseException:
+                discard_after_commit(session)
                 await session.rollback()
                 raise
+            await run_after_commit(session)
 
     @asynccontextmanager
     async def exclusive_session(self) -> AsyncIterator[AsyncSession]:

@@ -29,6 +29,7 @@ class JobRepository(EnvironmentScopedRepository[Job]):
                 attempts=0,
                 max_attempts=job.max_attempts,
                 transaction_id=job.transaction_id,
+                notification_id=job.notification_id,
             )
             for job in jobs
         ]
@@ -85,6 +86,7 @@ class JobLeaseRepository:
                 Job.attempts,
                 Job.max_attempts,
                 Job.transaction_id,
+                Job.notification_id,
             )
         )
         rows = (await self.session.execute(statement)).mappings().all()
@@ -98,6 +100,7 @@ class JobLeaseRepository:
                 attempts=row["attempts"],
                 max_attempts=row["max_attempts"],
                 transaction_id=row["transaction_id"],
+                notification_id=row["notification_id"],
                 lease_owner=owner,
             )
             for row in rows

@@ -13,6 +13,7 @@ class NewJob:
     args: dict[str, Any]
     run_at: datetime | None = None
     transaction_id: str | None = None
+    notification_id: str | None = None
     max_attempts: int = 5
 
 
@@ -26,6 +27,7 @@ class LeasedJob:
     attempts: int
     max_attempts: int
     transaction_id: str | None
+    notification_id: str | None
     lease_owner: str
 
 

@@ -3,9 +3,12 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.execution_detail import ExecutionDetail
 from herald.models.idempotency_record import IdempotencyRecord
 from herald.models.integration import Integration
 from herald.models.job import Job
+from herald.models.message import Message
+from herald.models.notification import Notification
 from herald.models.organization import Organization
 from herald.models.rate_limit_override import RateLimitOverride
 from herald.models.subscriber import Subscriber
@@ -19,9 +22,12 @@ __all__ = [
     "ApiKey",
     "Base",
     "Environment",
+    "ExecutionDetail",
     "IdempotencyRecord",
     "Integration",
     "Job",
+    "Message",
+    "Notification",
     "Organization",
     "RateLimitOverride",
     "Subscriber",

@@ -16,6 +16,7 @@ class Job(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     __table_args__ = (
         Index("ix_jobs_status_run_at", "status", "run_at"),
         Index("ix_jobs_environment_id_transaction_id", "environment_id", "transaction_id"),
+        Index("ix_jobs_notification_id", "notification_id"),
     )
 
     kind: Mapped[str] = mapped_column(String(50))
@@ -27,5 +28,6 @@ class Job(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     transaction_id: Mapped[str | None] = mapped_column(String(255))
+    notification_id: Mapped[str | None] = mapped_column(String(24))
     last_error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("lease_owner", sa.String(64), nullable=True),
         sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("transaction_id", sa.String(255), nullable=True),
+        sa.Column("notification_id", sa.String(24), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -49,6 +50,7 @@ def upgrade() -> None:
     op.create_index("ix_jobs_environment_id", "jobs", ["environment_id"])
     op.create_index("ix_jobs_status_run_at", "jobs", ["status", "run_at"])
     op.create_index("ix_jobs_environment_id_transaction_id", "jobs", ["environment_id", "transaction_id"])
+    op.create_index("ix_jobs_notification_id", "jobs", ["notification_id"])
 
 
 def downgrade() -> None:
