@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from herald.models.base import Base, EnvironmentOwnedMixin, IdMixin, TimestampMixin
@@ -16,7 +16,10 @@ class Notification(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     __table_args__ = (
         Index("ix_notifications_environment_transaction", "environment_id", "transaction_id"),
         Index("ix_notifications_environment_subscriber", "environment_id", "subscriber_id", "id"),
+        UniqueConstraint("event_id", "subscriber_id", name="uq_notifications_event_subscriber"),
     )
+
+    event_id: Mapped[str] = mapped_column(String(24))
 
     transaction_id: Mapped[str] = mapped_column(String(255))
     subscriber_id: Mapped[str] = mapped_column(String(24), ForeignKey("subscribers.id", ondelete="CASCADE"))

@@ -48,6 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "notifications",
         *_owned("notifications"),
+        sa.Column("event_id", sa.String(24), nullable=False),
         sa.Column("transaction_id", sa.String(255), nullable=False),
         sa.Column("subscriber_id", sa.String(24), nullable=False),
         sa.Column("workflow_id", sa.String(24), nullable=True),
@@ -65,6 +66,7 @@ def upgrade() -> None:
         sa.Column("recipient", sa.JSON(), nullable=True),
         _references("notifications", "subscriber_id", "subscribers", "CASCADE"),
         _references("notifications", "workflow_id", "workflows", "SET NULL"),
+        sa.UniqueConstraint("event_id", "subscriber_id", name="uq_notifications_event_subscriber"),
     )
     op.create_index("ix_notifications_environment_id", "notifications", ["environment_id"])
     op.create_index(
