@@ -70,7 +70,7 @@ class ThrottleRepository(EnvironmentScopedRepository[ThrottleWindow]):
                         (table.executions < threshold, table.executions + 1),
                         else_=table.executions,
                     ),
-                    "throttled": case((passes, table.throttled), else_=table.throttled + 1),
+                    "throttled": case((expired, 0), (passes, table.throttled), else_=table.throttled + 1),
                     "last_passed": passes,
                     "updated_at": moment,
                 },
