@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from herald.config import Settings
 from herald.engine.steps.base import Absorbed, ContinueAt, ContinueNow, StepOutcome, StepSnapshot
-from herald.engine.steps.digest import resume_digest, run_digest_step
+from herald.engine.steps.digest import resume_digest, run_digest_step, withdraw_digested_events
 from herald.jobs.worker import PermanentJobError
 from herald.models import Digest
 from tests.engine.step_support import T0, StepWorld, Trigger, run_concurrently, run_step, step
@@ -189,6 +189,26 @@ async def test_racing_backoff_events_send_one_at_once(world: StepWorld, settings
     assert kinds == {"ContinueNow": 1, "ContinueAt": 1, "Absorbed": 18}
     [opened] = [outcome for outcome in outcomes if isinstance(outcome, ContinueAt)]
     assert (await resume(world, opened))["eventCount"] == 19
+
+
+async def test_a_cancelled_transaction_leaves_the_open_window(world: StepWorld) -> None:
+    subscriber = await world.subscriber("ada")
+    first, cancelled, third = await world.triggers(subscriber, [{"n": 1}, {"n": 2}, {"n": 3}])
+    snapshot = step("digest", FIVE_MINUTES)
+    opened = await digest(world, snapshot, first, T0)
+    for trigger in (cancelled, third):
+        assert isinstance(await digest(world, snapshot, trigger, T0 + timedelta(minutes=1)), Absorbed)
+
+    async def withdraw(transaction_id: str) -> int:
+        async with world.database.session(write=True) as session:
+            return await withdraw_digested_events(session, world.scope, transaction_id)
+
+    assert await withdraw(cancelled.transaction_id) == 1
+    assert await withdraw(cancelled.transaction_id) == 0
+    assert payloads(await resume(world, opened)) == [{"n": 1}, {"n": 3}]
+    # A closed window keeps what it delivered.
+    assert await withdraw(third.transaction_id) == 0
+    assert payloads(await resume(world, opened)) == [{"n": 1}, {"n": 3}]
 
 
 async def test_resume_of_an_unknown_digest_fails_permanently(world: StepWorld) -> None:

@@ -69,11 +69,25 @@ async def resume_digest(
     digest = await digests.get(digest_id) if isinstance(digest_id, str) else None
     if digest is None:
         raise PermanentJobError(f"Digest {digest_id!r} does not exist")
-    await digests.lock(
-        StepGroup(digest.subscriber_id, digest.workflow_identifier, digest.step_id, digest.digest_key)
-    )
+    await digests.lock(_group_of(digest))
     await digests.close(digest.id, utc_now())
     return digest_outputs(await DigestEventRepository(session, scope).of_digest(digest.id))
+
+
+async def withdraw_digested_events(
+    session: AsyncSession, scope: EnvironmentScope, transaction_id: str
+) -> int:
+    """Take a cancelled transaction's events out of the windows still open, so that their
+    digests go out without them; returns how many were taken out. (A window that the
+    transaction opened is delivered by that transaction's own run: cancelling its resume
+    job drops the window's other events too.)"""
+    digests = DigestRepository(session, scope)
+    windows = sorted(await digests.open_windows_holding(transaction_id), key=lambda window: window.id)
+    for window in windows:
+        await digests.lock(_group_of(window))
+    return await DigestEventRepository(session, scope).remove_from_open_windows(
+        transaction_id, [window.id for window in windows]
+    )
 
 
 def digest_outputs(events: Sequence[DigestEvent]) -> dict[str, Any]:
@@ -85,6 +99,10 @@ def digest_outputs(events: Sequence[DigestEvent]) -> dict[str, Any]:
         ],
         "eventCount": len(events),
     }
+
+
+def _group_of(digest: Digest) -> StepGroup:
+    return StepGroup(digest.subscriber_id, digest.workflow_identifier, digest.step_id, digest.digest_key)
 
 
 async def _attach(ctx: StepContext, digest: Digest, now: datetime) -> DigestEvent:

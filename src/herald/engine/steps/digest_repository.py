@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from herald.engine.steps.grouping import StepGroup
 from herald.engine.steps.timing import as_utc
@@ -36,6 +36,12 @@ class DigestRepository(EnvironmentScopedRepository[Digest]):
         statement = self.select().where(self._of_group(group), Digest.status == DIGEST_OPEN)
         row: Digest | None = (await self.session.execute(statement)).scalar_one_or_none()
         return row
+
+    async def open_windows_holding(self, transaction_id: str) -> Sequence[Digest]:
+        holding = select(DigestEvent.digest_id).where(DigestEvent.transaction_id == transaction_id)
+        statement = self.select().where(Digest.status == DIGEST_OPEN, Digest.id.in_(holding))
+        windows: Sequence[Digest] = (await self.session.execute(statement)).scalars().all()
+        return windows
 
     async def last_event_at(self, group: StepGroup) -> datetime | None:
         statement = self.select(func.max(Digest.last_event_at)).where(self._of_group(group))
@@ -93,6 +99,15 @@ class DigestEventRepository(EnvironmentScopedRepository[DigestEvent]):
         digest.last_event_at = max(as_utc(digest.last_event_at), now)
         await self.session.flush()
         return event
+
+    async def remove_from_open_windows(self, transaction_id: str, digest_ids: Sequence[str]) -> int:
+        still_open = select(Digest.id).where(Digest.id.in_(digest_ids), Digest.status == DIGEST_OPEN)
+        result = await self.session.execute(
+            self.delete().where(
+                DigestEvent.transaction_id == transaction_id, DigestEvent.digest_id.in_(still_open)
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def of_digest(self, digest_id: str) -> Sequence[DigestEvent]:
         statement = (
