@@ -1,0 +1,80 @@
+"""`/v1/notifications`: the activity feed of triggered events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from herald.activity import service
+from herald.activity.repository import NotificationFilter
+from herald.activity.schemas import (
+    ActivitiesResponseDto,
+    ActivityNotificationResponseDto,
+    ChannelType,
+    Severity,
+)
+from herald.auth.dependencies import CurrentEnvironment, Session
+from herald.kit.schemas import ERROR_RESPONSES, Envelope
+
+router = APIRouter(prefix="/v1/notifications", tags=["Notifications"], responses=ERROR_RESPONSES)
+
+MAX_PAGE = 1_000_000
+TextList = Annotated[list[Annotated[str, Query(max_length=255)]], Query(max_length=100)]
+
+
+@router.get("", operation_id="NotificationsController_listNotifications", response_model_exclude_none=True)
+async def list_notifications(
+    session: Session,
+    scope: CurrentEnvironment,
+    channels: Annotated[list[ChannelType], Query(max_length=5)] = [],  # noqa: B006 (FastAPI copies defaults)
+    templates: TextList = [],  # noqa: B006
+    emails: TextList = [],  # noqa: B006
+    subscriber_ids: Annotated[
+        list[Annotated[str, Query(max_length=255)]], Query(alias="subscriberIds", max_length=100)
+    ] = [],  # noqa: B006
+    severity: Annotated[list[Severity], Query(max_length=4)] = [],  # noqa: B006
+    transaction_id: Annotated[str | None, Query(alias="transactionId", max_length=255)] = None,
+    search: Annotated[str | None, Query(max_length=255)] = None,
+    after: Annotated[datetime | None, Query(description="Only events created at or after this time.")] = None,
+    before: Annotated[
+        datetime | None, Query(description="Only events created at or before this time.")
+    ] = None,
+    page: Annotated[float, Query(ge=0, le=MAX_PAGE)] = 0,
+    limit: Annotated[float, Query(ge=1, le=50)] = 10,
+) -> ActivitiesResponseDto:
+    """List the events triggered in this environment, newest first: one item per trigger and
+    subscriber, with the subscriber, the workflow, and each step's job with its execution
+    details. Filter by **channels** (events whose workflow has such a step), **templates**
+    (workflow `_id`s or identifiers), subscriber **emails**, **subscriberIds**, **severity**,
+    **transactionId**, a creation time range (**after** / **before**, ISO 8601), or
+    **search** (a part of the transaction id, workflow name or identifier, subscriberId or
+    email). Paged with **page** (from 0) and **limit** (at most 50)."""
+    where = NotificationFilter(
+        channels=channels,
+        templates=templates,
+        emails=emails,
+        subscriber_ids=subscriber_ids,
+        severities=severity,
+        transaction_id=transaction_id,
+        after=after,
+        before=before,
+        search=search or None,
+    )
+    return await service.list_notifications(session, scope, where, int(page), int(limit))
+
+
+@router.get(
+    "/{notificationId}",
+    operation_id="NotificationsController_getNotification",
+    response_model_exclude_none=True,
+)
+async def get_notification(
+    notification_id: Annotated[str, Path(alias="notificationId", min_length=1, max_length=64)],
+    session: Session,
+    scope: CurrentEnvironment,
+) -> Envelope[ActivityNotificationResponseDto]:
+    """Retrieve one event (a notification) by its `_id`: its subscriber, workflow, and the job of
+    each step with the step, its status and its execution log."""
+    return Envelope(data=await service.get_notification(session, scope, notification_id))
