@@ -182,6 +182,7 @@ def test_environments_are_isolated(server: RunningServer) -> None:
         "channels=fax",
         "severity=urgent",
         "after=yesterday",
+        "before=0.5",
         "before=2024-13-45",
         f"search={'x' * 300}",
     ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -16,11 +16,13 @@ from herald.activity.schemas import (
     Severity,
 )
 from herald.auth.dependencies import CurrentEnvironment, Session
+from herald.errors import FieldValidationError
 from herald.kit.schemas import ERROR_RESPONSES, Envelope
 
 router = APIRouter(prefix="/v1/notifications", tags=["Notifications"], responses=ERROR_RESPONSES)
 
 MAX_PAGE = 1_000_000
+_MOMENT: dict[str, Any] = {"max_length": 64, "examples": ["2026-01-31T12:00:00Z", "2026-01-31"]}
 TextList = Annotated[list[Annotated[str, Query(max_length=255)]], Query(max_length=100)]
 
 
@@ -37,9 +39,11 @@ async def list_notifications(
     severity: Annotated[list[Severity], Query(max_length=4)] = [],  # noqa: B006
     transaction_id: Annotated[str | None, Query(alias="transactionId", max_length=255)] = None,
     search: Annotated[str | None, Query(max_length=255)] = None,
-    after: Annotated[datetime | None, Query(description="Only events created at or after this time.")] = None,
+    after: Annotated[
+        str | None, Query(description="Only events created at or after this time.", **_MOMENT)
+    ] = None,
     before: Annotated[
-        datetime | None, Query(description="Only events created at or before this time.")
+        str | None, Query(description="Only events created at or before this time.", **_MOMENT)
     ] = None,
     page: Annotated[float, Query(ge=0, le=MAX_PAGE)] = 0,
     limit: Annotated[float, Query(ge=1, le=50)] = 10,
@@ -58,11 +62,23 @@ async def list_notifications(
         subscriber_ids=subscriber_ids,
         severities=severity,
         transaction_id=transaction_id,
-        after=after,
-        before=before,
+        after=_moment("after", after),
+        before=_moment("before", before),
         search=search or None,
     )
     return await service.list_notifications(session, scope, where, int(page), int(limit))
+
+
+def _moment(name: str, value: str | None) -> datetime | None:
+    """An ISO 8601 date or date-time (a time without offset is UTC)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise FieldValidationError(
+            {name: f"{name} must be an ISO 8601 date or date-time"}, {name: value}
+        ) from None
 
 
 @router.get(

@@ -204,7 +204,7 @@ def _trigger_job(
         ),
         provider_id=HERALD_PROVIDER_ID,
         status=notification.status,
-        updated_at=iso(max(detail.updated_at for detail in details)),
+        updated_at=iso(max(detail.created_at for detail in details)),
     )
 
 
