@@ -11,6 +11,7 @@ from novu_py import Novu, models
 from novu_py.models import NovuError
 
 from tests.activity.fixtures import Delivery, deliver
+from tests.clients import novu as sdk
 from tests.support import RunningServer
 
 STEPS = [
@@ -18,10 +19,6 @@ STEPS = [
     {"name": "Wait", "type": "delay", "controlValues": {"type": "regular", "amount": 5, "unit": "minutes"}},
     {"name": "Email", "type": "email", "controlValues": {"subject": "Hi", "body": "<p>Hello</p>"}},
 ]
-
-
-def sdk(server: RunningServer, environment: str = "Development") -> Novu:
-    return Novu(secret_key=server.keys[environment], server_url=server.url)
 
 
 def setup(

@@ -7,7 +7,8 @@ from novu_py import Novu, models
 from novu_py.models import NovuError
 
 from tests.activity.fixtures import deliver
-from tests.activity.test_activity import sdk, setup
+from tests.activity.test_activity import setup
+from tests.clients import novu as sdk
 from tests.support import RunningServer
 
 STEPS = [
