@@ -180,6 +180,7 @@ def test_environments_are_isolated(server: RunningServer) -> None:
         "severity=urgent",
         "after=yesterday",
         "before=0.5",
+        "after=0001-01-01T00:00:00%2B14:00",
         "before=2024-13-45",
         f"search={'x' * 300}",
     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -74,8 +74,9 @@ def _moment(name: str, value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.upper())
-    except ValueError:
+        moment = datetime.fromisoformat(value.upper())
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise FieldValidationError(
             {name: f"{name} must be an ISO 8601 date or date-time"}, {name: value}
         ) from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, get_args
 
 import orjson
@@ -62,7 +61,7 @@ HERALD_PROVIDER_ID = "novu"
 async def list_notifications(
     session: AsyncSession, scope: EnvironmentScope, where: NotificationFilter, page: int, limit: int
 ) -> ActivitiesResponseDto:
-    rows = await NotificationRepository(session, scope).page(_in_utc(where), page * limit, limit + 1)
+    rows = await NotificationRepository(session, scope).page(where, page * limit, limit + 1)
     return ActivitiesResponseDto(
         has_more=len(rows) > limit,
         data=await _responses(session, scope, rows[:limit]),
@@ -78,15 +77,6 @@ async def get_notification(
     if row is None:
         raise NotFoundError(f"Notification with id {notification_id} not found")
     return (await _responses(session, scope, [row]))[0]
-
-
-def _in_utc(where: NotificationFilter) -> NotificationFilter:
-    def utc(moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-    return NotificationFilter(**{**where.__dict__, "after": utc(where.after), "before": utc(where.before)})
 
 
 async def _responses(
