@@ -58,15 +58,15 @@ async def list_notifications(
     where = NotificationFilter(
         channels=channels,
         templates=templates,
-        emails=emails,
-        subscriber_ids=subscriber_ids,
         severities=severity,
         transaction_id=transaction_id,
         after=_moment("after", after),
         before=_moment("before", before),
         search=search or None,
     )
-    return await service.list_notifications(session, scope, where, int(page), int(limit))
+    return await service.list_notifications(
+        session, scope, where, int(page), int(limit), subscriber_ids=subscriber_ids, emails=emails
+    )
 
 
 def _moment(name: str, value: str | None) -> datetime | None:

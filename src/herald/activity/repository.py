@@ -19,8 +19,8 @@ from herald.models import ExecutionDetail, Job, Notification, Subscriber, Workfl
 class NotificationFilter:
     channels: Collection[str] = ()
     templates: Collection[str] = ()
-    emails: Collection[str] = ()
-    subscriber_ids: Collection[str] = ()
+    subscriber_row_ids: Collection[str] | None = None
+    """Internal subscriber ids; None is no filter (an empty collection matches nothing)."""
     severities: Collection[str] = ()
     transaction_id: str | None = None
     after: datetime | None = None
@@ -69,10 +69,8 @@ def _conditions(where: NotificationFilter) -> list[ColumnElement[bool]]:
                 Notification.workflow_identifier.in_(where.templates),
             )
         )
-    if where.emails:
-        conditions.append(Subscriber.email.in_(where.emails))
-    if where.subscriber_ids:
-        conditions.append(Subscriber.subscriber_id.in_(where.subscriber_ids))
+    if where.subscriber_row_ids is not None:
+        conditions.append(Notification.subscriber_id.in_(where.subscriber_row_ids))
     if where.severities:
         conditions.append(Notification.severity.in_(where.severities))
     if where.transaction_id is not None:
@@ -95,26 +93,34 @@ def _conditions(where: NotificationFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+class ActivitySubscriberRepository(EnvironmentScopedRepository[Subscriber]):
+    model = Subscriber
+
+    async def row_ids(self, subscriber_ids: Collection[str], emails: Collection[str]) -> list[str]:
+        """Internal ids of the subscribers with one of these subscriberIds and one of these
+        emails (a filter left empty is not applied)."""
+        statement = self.select(Subscriber.id)
+        if subscriber_ids:
+            statement = statement.where(Subscriber.subscriber_id.in_(subscriber_ids))
+        if emails:
+            statement = statement.where(Subscriber.email.in_(emails))
+        return list((await self.session.execute(statement)).scalars().all())
+
+
 class ActivityJobRepository(EnvironmentScopedRepository[Job]):
     model = Job
 
     async def for_notifications(self, notification_ids: Collection[str]) -> Sequence[Job]:
-        statement = self.select().where(Job.notification_id.in_(notification_ids)).order_by(Job.id)
-        rows: Sequence[Job] = (await self.session.execute(statement)).scalars().all()
-        return rows
+        statement = self.select().where(Job.notification_id.in_(notification_ids))
+        return sorted((await self.session.execute(statement)).scalars().all(), key=lambda job: job.id)
 
 
 class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
     model = ExecutionDetail
 
     async def for_notifications(self, notification_ids: Collection[str]) -> Sequence[ExecutionDetail]:
-        statement = (
-            self.select()
-            .where(ExecutionDetail.notification_id.in_(notification_ids))
-            .order_by(ExecutionDetail.id)
-        )
-        rows: Sequence[ExecutionDetail] = (await self.session.execute(statement)).scalars().all()
-        return rows
+        statement = self.select().where(ExecutionDetail.notification_id.in_(notification_ids))
+        return sorted((await self.session.execute(statement)).scalars().all(), key=lambda detail: detail.id)
 
 
 class ActivityStepRepository(EnvironmentScopedRepository[WorkflowStep]):

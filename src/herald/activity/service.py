@@ -11,7 +11,8 @@ A job names its step in its `args`: a `step` snapshot (`id`, `stepId`/`step_id`,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, get_args
 
 import orjson
@@ -21,6 +22,7 @@ from herald.activity.providers import KNOWN_PROVIDER_IDS
 from herald.activity.repository import (
     ActivityJobRepository,
     ActivityStepRepository,
+    ActivitySubscriberRepository,
     ExecutionDetailRepository,
     NotificationFilter,
     NotificationRepository,
@@ -59,8 +61,20 @@ HERALD_PROVIDER_ID = "novu"
 
 
 async def list_notifications(
-    session: AsyncSession, scope: EnvironmentScope, where: NotificationFilter, page: int, limit: int
+    session: AsyncSession,
+    scope: EnvironmentScope,
+    where: NotificationFilter,
+    page: int,
+    limit: int,
+    *,
+    subscriber_ids: Collection[str] = (),
+    emails: Collection[str] = (),
 ) -> ActivitiesResponseDto:
+    """One page, newest first; `subscriber_ids` and `emails` select subscribers first, so the
+    notifications are then read through their (environment, subscriber) index."""
+    if subscriber_ids or emails:
+        row_ids = await ActivitySubscriberRepository(session, scope).row_ids(subscriber_ids, emails)
+        where = replace(where, subscriber_row_ids=row_ids)
     rows = await NotificationRepository(session, scope).page(where, page * limit, limit + 1)
     return ActivitiesResponseDto(
         has_more=len(rows) > limit,
