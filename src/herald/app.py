@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from herald import __version__
+from herald.activity.endpoints import router as activity_router
 from herald.auth.dependencies import require_secret_key
 from herald.config import Settings
 from herald.db import Database
@@ -24,6 +25,7 @@ from herald.integrations.endpoints import router as integrations_router
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.kit.redis import redis_client
 from herald.kit.response_headers import ResponseHeadersMiddleware
+from herald.messages.endpoints import router as messages_router
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
 from herald.preferences.endpoints import router as preferences_router
@@ -39,8 +41,10 @@ from herald.topics.endpoints import v1_router as topics_v1_router
 from herald.workflows.endpoints import router as workflows_router
 
 SECRET_KEY_ROUTERS = [
+    activity_router,
     environments_router,
     integrations_router,
+    messages_router,
     subscribers_router,
     subscribers_v1_router,
     subscriber_topics_router,

@@ -19,6 +19,7 @@ class Message(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
             "ix_messages_environment_subscriber_channel", "environment_id", "subscriber_id", "channel", "id"
         ),
         Index("ix_messages_environment_transaction", "environment_id", "transaction_id"),
+        Index("ix_messages_environment_recent", "environment_id", "id"),
         Index("ix_messages_notification_id", "notification_id"),
     )
 

@@ -16,6 +16,7 @@ class Notification(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     __table_args__ = (
         Index("ix_notifications_environment_transaction", "environment_id", "transaction_id"),
         Index("ix_notifications_environment_subscriber", "environment_id", "subscriber_id", "id"),
+        Index("ix_notifications_environment_recent", "environment_id", "id"),
         UniqueConstraint("event_id", "subscriber_id", name="uq_notifications_event_subscriber"),
     )
 
