@@ -1,13 +1,13 @@
 """Indexes for the activity feed and the messages list: an environment's newest rows first.
 
 Revision ID: 0010_activity
-Revises: 0007_notifications_messages
+Revises: 0009_digests_throttles
 """
 
 from alembic import op
 
 revision = "0010_activity"
-down_revision = "0007_notifications_messages"
+down_revision = "0009_digests_throttles"
 branch_labels = None
 depends_on = None
 
