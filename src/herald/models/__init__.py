@@ -3,6 +3,7 @@
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
 from herald.models.environment import Environment
+from herald.models.event import Event
 from herald.models.execution_detail import ExecutionDetail
 from herald.models.idempotency_record import IdempotencyRecord
 from herald.models.integration import Integration
@@ -22,6 +23,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Environment",
+    "Event",
     "ExecutionDetail",
     "IdempotencyRecord",
     "Integration",
