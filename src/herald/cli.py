@@ -1,4 +1,4 @@
-"""`herald`: serve, migrate, and show or regenerate the environments' secret keys.
+"""`herald`: serve (or api and worker apart), migrate, and show or regenerate the environments' secret keys.
 
 Every command reads the same `HERALD_*` settings as the server, so `herald keys` run beside a
 running server shows that server's keys.
@@ -7,7 +7,9 @@ running server shows that server's keys.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -17,6 +19,7 @@ import uvicorn
 from herald.app import create_app
 from herald.config import Settings
 from herald.db import Database
+from herald.engine.process import build_worker, run_engine
 from herald.environments.service import (
     EnvironmentCredentials,
     InstallationCredentials,
@@ -24,10 +27,13 @@ from herald.environments.service import (
     regenerate_key_by_name,
 )
 from herald.errors import HeraldError
+from herald.idempotency.cleanup import run_idempotency_cleanup
+from herald.jobs.wakeup import JobWakeUp
 from herald.kit.crypto import MasterKeyError, SecretBox, load_master_key
 from herald.logs import configure_logging
 from herald.ratelimit.policy import SERVICE_LEVELS
 from herald.ratelimit.service import EnvironmentLevel, environment_levels, set_environment_level
+from herald.realtime.publisher import NullPublisher
 from herald.startup import prepare_installation
 
 T = TypeVar("T")
@@ -46,12 +52,58 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 3000) -> None:
-    """Run the API in one process on the configured database (embedded SQLite by default)."""
+    """Run the API and the delivery engine in one process on the configured database
+    (embedded SQLite by default)."""
+    _serve_api(host, port, run_worker=True)
+
+
+@app.command()
+def api(host: Host = "127.0.0.1", port: Port = 3000) -> None:
+    """Run only the API; `herald worker` processes deliver (PostgreSQL wakes them at once)."""
+    _serve_api(host, port, run_worker=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run only the delivery engine (and the idempotency cleanup); stops gracefully on
+    SIGTERM or Ctrl-C, letting running jobs finish."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+
+    async def run(database: Database, box: SecretBox) -> None:
+        await prepare_installation(database, box)
+        stop = asyncio.Event()
+        engine = build_worker(database, settings, NullPublisher(), JobWakeUp())
+
+        def request_stop() -> None:
+            stop.set()
+            engine.wakeup.notify()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, request_stop)
+        cleanup = None
+        if settings.idempotency_store == "database":
+            cleanup = asyncio.create_task(
+                run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
+            )
+        try:
+            await run_engine(database, settings, engine, stop)
+        finally:
+            if cleanup is not None:
+                cleanup.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cleanup
+
+    _run_with_database(settings, run)
+
+
+def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     _fail_on_master_key_problem(lambda: load_master_key(settings))
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, run_worker=run_worker),
         host=host,
         port=port,
         log_config=None,
