@@ -21,7 +21,12 @@ WAIT_SECONDS = 30.0
 def create_workflow(
     client: httpx.Client, workflow_id: str, steps: list[dict[str, Any]], **fields: Any
 ) -> dict[str, Any]:
-    body = {"name": workflow_id.replace("-", " ").title(), "workflowId": workflow_id, "active": True, "steps": steps}
+    body = {
+        "name": workflow_id.replace("-", " ").title(),
+        "workflowId": workflow_id,
+        "active": True,
+        "steps": steps,
+    }
     body.update(fields)
     response = client.post("/v2/workflows", json=body)
     assert response.status_code == 201, response.text

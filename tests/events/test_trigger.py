@@ -141,9 +141,13 @@ def test_bulk_answers_each_event_on_its_own(server: RunningServer) -> None:
     result = novu.trigger_bulk(
         bulk_trigger_event_dto=models.BulkTriggerEventDto(
             events=[
-                models.TriggerEventRequestDto(workflow_id="bulk", to="a", payload={"n": 1}, transaction_id="b1"),
+                models.TriggerEventRequestDto(
+                    workflow_id="bulk", to="a", payload={"n": 1}, transaction_id="b1"
+                ),
                 models.TriggerEventRequestDto(workflow_id="missing", to="a", transaction_id="b2"),
-                models.TriggerEventRequestDto(workflow_id="bulk", to="b", payload={"n": 3}, transaction_id="b3"),
+                models.TriggerEventRequestDto(
+                    workflow_id="bulk", to="b", payload={"n": 3}, transaction_id="b3"
+                ),
                 models.TriggerEventRequestDto(workflow_id="bulk", to="c", transaction_id="b1"),
             ]
         )

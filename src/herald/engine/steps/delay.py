@@ -1,12 +1,11 @@
 """The delay step: the next step runs later. It is only a future job, so it survives restarts.
 
-Control values (Novu's v2 delay controls, and the forms of its earlier API):
+Control values (as the workflows API accepts them):
 - `{"type": "regular", "amount": 5, "unit": "minutes"}`: a fixed duration;
 - `{"type": "timed", "cron": "0 9 * * 1"}`: the next time the cron expression matches, in the
   subscriber's timezone (UTC when it has none);
-- `{"type": "scheduled", "delayPath": "payload.sendAt"}` (or `dynamicKey`): the value at that
-  path of the Liquid scope, either a timestamp or `{"amount", "unit"}`;
-- `{"until": "2030-01-01T09:00:00Z"}` (Liquid allowed): until that time.
+- `{"type": "dynamic", "dynamicKey": "payload.sendAt"}`: the value at that path (`payload.`
+  may be left out), either an ISO 8601 time to wait until or `{"amount", "unit"}`.
 A time already past continues at once.
 """
 
@@ -84,10 +83,8 @@ def _next_cron(expression: Any, now: datetime, timezone: str | None) -> datetime
 
 
 def delay_until(ctx: StepContext) -> datetime:
-    controls = rendered_controls(ctx, ("type", "amount", "unit", "cron", "until", "delayPath", "dynamicKey"))
-    if controls.get("until"):
-        return parse_instant(controls["until"])
-    path = controls.get("delayPath") or controls.get("dynamicKey")
+    controls = rendered_controls(ctx, ("type", "amount", "unit", "cron", "dynamicKey"))
+    path = controls.get("dynamicKey")
     if path:
         value = _lookup(render_context(ctx), str(path))
         if value is None:
