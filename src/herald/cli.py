@@ -7,9 +7,7 @@ running server shows that server's keys.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -19,7 +17,7 @@ import uvicorn
 from herald.app import create_app
 from herald.config import Settings
 from herald.db import Database
-from herald.engine.process import build_worker, run_engine
+from herald.engine.process import serve_worker
 from herald.environments.service import (
     EnvironmentCredentials,
     InstallationCredentials,
@@ -27,13 +25,10 @@ from herald.environments.service import (
     regenerate_key_by_name,
 )
 from herald.errors import HeraldError
-from herald.idempotency.cleanup import run_idempotency_cleanup
-from herald.jobs.wakeup import JobWakeUp
 from herald.kit.crypto import MasterKeyError, SecretBox, load_master_key
 from herald.logs import configure_logging
 from herald.ratelimit.policy import SERVICE_LEVELS
 from herald.ratelimit.service import EnvironmentLevel, environment_levels, set_environment_level
-from herald.realtime.publisher import NullPublisher
 from herald.startup import prepare_installation
 
 T = TypeVar("T")
@@ -72,28 +67,7 @@ def worker() -> None:
 
     async def run(database: Database, box: SecretBox) -> None:
         await prepare_installation(database, box)
-        stop = asyncio.Event()
-        engine = build_worker(database, settings, NullPublisher(), JobWakeUp())
-
-        def request_stop() -> None:
-            stop.set()
-            engine.wakeup.notify()
-
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, request_stop)
-        cleanup = None
-        if settings.idempotency_store == "database":
-            cleanup = asyncio.create_task(
-                run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
-            )
-        try:
-            await run_engine(database, settings, engine, stop)
-        finally:
-            if cleanup is not None:
-                cleanup.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await cleanup
+        await serve_worker(database, settings)
 
     _run_with_database(settings, run)
 

@@ -5,22 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
 from herald.config import Settings
 from herald.db import Database
 from herald.engine.runner import StepRunner
+from herald.engine.steps.base import StepExecutor
 from herald.engine.steps.registry import STEP_EXECUTORS
+from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import JobWorker, WorkerSettings
-from herald.realtime.publisher import RealtimePublisher
+from herald.realtime.publisher import NullPublisher, RealtimePublisher
 
 
 def build_worker(
-    database: Database, settings: Settings, realtime: RealtimePublisher, wakeup: JobWakeUp
+    database: Database,
+    settings: Settings,
+    realtime: RealtimePublisher,
+    wakeup: JobWakeUp,
+    executors: Mapping[str, StepExecutor] = STEP_EXECUTORS,
 ) -> JobWorker:
-    runner = StepRunner(STEP_EXECUTORS, realtime, wakeup)
+    runner = StepRunner(executors, realtime, wakeup)
     return JobWorker(
         database,
         runner.handlers(),
@@ -55,3 +62,32 @@ async def engine_running(database: Database, settings: Settings, worker: JobWork
         stop.set()
         worker.wakeup.notify()
         await task
+
+
+async def serve_worker(
+    database: Database, settings: Settings, executors: Mapping[str, StepExecutor] = STEP_EXECUTORS
+) -> None:
+    """`herald worker`: the engine alone (and the idempotency cleanup) until SIGTERM or SIGINT;
+    then no new leases, and the running jobs finish."""
+    stop = asyncio.Event()
+    worker = build_worker(database, settings, NullPublisher(), JobWakeUp(), executors)
+
+    def request_stop() -> None:
+        stop.set()
+        worker.wakeup.notify()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, request_stop)
+    cleanup = None
+    if settings.idempotency_store == "database":
+        cleanup = asyncio.create_task(
+            run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
+        )
+    try:
+        await run_engine(database, settings, worker, stop)
+    finally:
+        if cleanup is not None:
+            cleanup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await cleanup
