@@ -33,11 +33,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 if "--postgres" in sys.argv:
-    os.environ["HERALD_TEST_DATABASE_URL"] = os.environ.get("HERALD_BENCH_DATABASE_URL", DEFAULT_POSTGRES)
-sys.path.insert(0, str(ROOT))
+    os.environ["HERALD_TEST_DATABASE_URL"] = os.environ.get(
+        "HERALD_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 import uvicorn
@@ -52,6 +52,7 @@ from herald.kit.ids import new_id
 from herald.kit.time import utc_now
 from herald.models import Environment, Job, Message, Subscriber, Topic, TopicSubscription
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 TRIGGER = {"name": "bench", "to": "subscriber-1", "payload": {"order": {"id": "A-1"}, "n": 3}}
 UVICORN_OPTIONS = {"log_config": None, "access_log": False, "server_header": False, "proxy_headers": False}
@@ -265,7 +266,8 @@ def main() -> None:
         database = "PostgreSQL" if POSTGRES_URL else "SQLite"
         cores = os.cpu_count()
         report(
-            f"Herald trigger benchmark ({database}, {cores} cores, wrk -c{args.connections}, {args.duration}s runs)"
+            f"Herald trigger benchmark ({database}, {cores} cores, "
+            f"wrk -c{args.connections}, {args.duration}s runs)"
         )
         idle = rss_mb(herald.pid)
         report(f"idle RSS: {idle:.0f} MB (target < 150 MB)")
@@ -276,7 +278,8 @@ def main() -> None:
         peak = max(peak, rss_mb(herald.pid))
         report(f"baseline (bare FastAPI, same body validation): {base_rps:,.0f} req/s")
         report(
-            f"single triggers accepted: {single:,.0f} /s = {single / base_rps:.0%} of baseline (target >= 50%)"
+            f"single triggers accepted: {single:,.0f} /s = {single / base_rps:.0%} of baseline "
+            "(target >= 50%)"
         )
         drain(settings, herald)
         bulk_body = {"events": [TRIGGER] * 100}
