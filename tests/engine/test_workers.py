@@ -44,7 +44,7 @@ def _environment(settings: Settings, **extra: str) -> dict[str, str]:
     environment.update(
         HERALD_DATA_DIR=str(settings.data_dir),
         HERALD_MASTER_KEY=TEST_MASTER_KEY,
-        HERALD_LOG_LEVEL="warning",
+        HERALD_LOG_LEVEL="info",
         HERALD_WORKER_POLL_SECONDS="0.2",
         PYTHONPATH=str(REPOSITORY),
         **extra,
@@ -62,6 +62,20 @@ def _spawn(settings: Settings, *args: str, **extra: str) -> subprocess.Popen[byt
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def _started(process: subprocess.Popen[bytes]) -> None:
+    """Wait until the worker logs that it runs (its SIGTERM handler is then installed)."""
+    stderr = process.stderr
+    assert stderr is not None
+    os.set_blocking(stderr.fileno(), False)
+    seen = bytearray()
+
+    def check() -> bool:
+        seen.extend(stderr.read() or b"")
+        return b"worker_started" in seen
+
+    wait_for(check, "the worker to start")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> int:
@@ -99,10 +113,11 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_more(
     assert slow.returncode == -signal.SIGKILL
 
     worker = _spawn(api_only.settings, "-m", "herald", "worker", HERALD_WORKER_LEASE_SECONDS="2")
+    _started(worker)
     try:
         rows.settled("tx-kill")
     finally:
-        assert _stop(worker) == 0, worker.stderr.read().decode() if worker.stderr else ""
+        assert _stop(worker) == 0
     messages = rows.messages(Message.transaction_id == "tx-kill")
     assert [m.content for m in messages] == ["exactly once"]
     [job] = rows.jobs(Job.id == job_id)
@@ -112,6 +127,8 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_more(
 
 def test_two_workers_never_run_the_same_job(api_only: RunningServer) -> None:
     workers = [_spawn(api_only.settings, "-m", "herald", "worker") for _ in range(2)]
+    for worker in workers:
+        _started(worker)
     try:
         with api_only.client() as client:
             create_workflow(client, "race", [in_app("First", body="1"), in_app("Second", body="2")])
