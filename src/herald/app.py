@@ -14,14 +14,17 @@ from herald.activity.endpoints import router as activity_router
 from herald.auth.dependencies import require_secret_key
 from herald.config import Settings
 from herald.db import Database
+from herald.engine.process import build_worker, engine_running
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
+from herald.events.endpoints import router as events_router
 from herald.health.endpoints import router as health_router
 from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
 from herald.idempotency.middleware import IdempotencyMiddleware
 from herald.idempotency.store import DatabaseIdempotencyStore, build_idempotency_store
 from herald.integrations.endpoints import router as integrations_router
+from herald.jobs.wakeup import JobWakeUp
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.kit.redis import redis_client
 from herald.kit.response_headers import ResponseHeadersMiddleware
@@ -43,6 +46,7 @@ from herald.workflows.endpoints import router as workflows_router
 SECRET_KEY_ROUTERS = [
     activity_router,
     environments_router,
+    events_router,
     integrations_router,
     messages_router,
     subscribers_router,
@@ -58,7 +62,8 @@ PUBLIC_ROUTERS = [health_router]
 SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    """The API; with `run_worker` (`herald serve`) the delivery engine runs in the same process."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -77,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
             )
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if run_worker:
+                    worker = build_worker(database, settings, app.state.realtime, app.state.job_wakeup)
+                    await stack.enter_async_context(engine_running(database, settings, worker))
+                yield
         finally:
             if cleanup is not None:
                 cleanup.cancel()
@@ -97,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.realtime = NullPublisher()
+    app.state.job_wakeup = JobWakeUp()
     app.state.rate_limits = None
     app.state.idempotency = None
     install_error_handlers(app)

@@ -1,4 +1,4 @@
-"""`herald`: serve, migrate, and show or regenerate the environments' secret keys.
+"""`herald`: serve (or api and worker apart), migrate, and show or regenerate the environments' secret keys.
 
 Every command reads the same `HERALD_*` settings as the server, so `herald keys` run beside a
 running server shows that server's keys.
@@ -17,6 +17,7 @@ import uvicorn
 from herald.app import create_app
 from herald.config import Settings
 from herald.db import Database
+from herald.engine.process import serve_worker
 from herald.environments.service import (
     EnvironmentCredentials,
     InstallationCredentials,
@@ -46,12 +47,37 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 3000) -> None:
-    """Run the API in one process on the configured database (embedded SQLite by default)."""
+    """Run the API and the delivery engine in one process on the configured database
+    (embedded SQLite by default)."""
+    _serve_api(host, port, run_worker=True)
+
+
+@app.command()
+def api(host: Host = "127.0.0.1", port: Port = 3000) -> None:
+    """Run only the API; `herald worker` processes deliver (PostgreSQL wakes them at once)."""
+    _serve_api(host, port, run_worker=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run only the delivery engine (and the idempotency cleanup); stops gracefully on
+    SIGTERM or Ctrl-C, letting running jobs finish."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+
+    async def run(database: Database, box: SecretBox) -> None:
+        await prepare_installation(database, box)
+        await serve_worker(database, settings)
+
+    _run_with_database(settings, run)
+
+
+def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     _fail_on_master_key_problem(lambda: load_master_key(settings))
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, run_worker=run_worker),
         host=host,
         port=port,
         log_config=None,

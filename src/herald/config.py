@@ -56,6 +56,17 @@ class Settings(BaseSettings):
         default=600, gt=0, description="How often expired idempotency records are deleted."
     )
 
+    worker_concurrency: int = Field(default=8, ge=1, le=256, description="Jobs one worker runs at once.")
+    worker_lease_seconds: float = Field(
+        default=60, gt=0, description="How long a leased job stays a worker's before another may take it."
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Longest idle wait between looks for due jobs (wake-ups cut it short)."
+    )
+    fanout_chunk_size: int = Field(
+        default=1_000, ge=1, le=10_000, description="Topic and broadcast recipients handled per fan-out job."
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

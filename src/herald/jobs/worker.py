@@ -29,6 +29,8 @@ from herald.kit.time import utc_now
 log = structlog.get_logger("herald.jobs")
 
 JobHandler = Callable[[AsyncSession, LeasedJob], Awaitable[None]]
+FailureHook = Callable[[AsyncSession, LeasedJob, str], Awaitable[None]]
+"""Called in the transaction that marks a job failed for good (the handler's own was rolled back)."""
 Clock = Callable[[], datetime]
 
 
@@ -63,9 +65,11 @@ class JobWorker:
         wakeup: JobWakeUp,
         settings: WorkerSettings | None = None,
         clock: Clock = utc_now,
+        on_failure: FailureHook | None = None,
     ) -> None:
         self.database = database
         self.handlers = handlers
+        self.on_failure = on_failure
         self.wakeup = wakeup
         self.settings = settings or WorkerSettings()
         self.clock = clock
@@ -130,7 +134,12 @@ class JobWorker:
         async with self.database.session(write=True) as session:
             queue = JobLeaseRepository(session)
             if permanent:
-                await queue.fail(job, now, reason)
+                if await queue.fail(job, now, reason) and self.on_failure is not None:
+                    try:
+                        async with session.begin_nested():
+                            await self.on_failure(session, job, reason)
+                    except Exception:
+                        log.exception("job_failure_hook_failed", job_id=job.id, kind=job.kind)
             else:
                 delay = retry_delay(job.attempts, self.settings)
                 await queue.retry_later(job, now + timedelta(seconds=delay), reason)

@@ -5,6 +5,7 @@ from herald.models.base import Base
 from herald.models.digest import Digest
 from herald.models.digest_event import DigestEvent
 from herald.models.environment import Environment
+from herald.models.event import Event
 from herald.models.execution_detail import ExecutionDetail
 from herald.models.idempotency_record import IdempotencyRecord
 from herald.models.integration import Integration
@@ -27,6 +28,7 @@ __all__ = [
     "Digest",
     "DigestEvent",
     "Environment",
+    "Event",
     "ExecutionDetail",
     "IdempotencyRecord",
     "Integration",

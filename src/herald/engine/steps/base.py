@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.kit.scope import EnvironmentScope
+from herald.realtime.publisher import NullPublisher, RealtimePublisher
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class StepContext:
     variables: dict[str, Any] = field(repr=False)
     """The Liquid scope: payload, subscriber, steps (outputs of earlier steps), actor, tenant."""
     now: datetime
+    resume: dict[str, Any] | None = None
+    """Set when this run of the step was scheduled by the step's own `ContinueAt(resume=...)`."""
+    realtime: RealtimePublisher = field(default_factory=NullPublisher, repr=False)
+    """Where in-app deliveries are announced (after commit)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,10 @@ class ContinueNow:
 
 @dataclass(frozen=True)
 class ContinueAt:
-    """Run the next step at `run_at` (delays, digest windows); `resume` travels in its job args."""
+    """Continue at `run_at`. Without `resume` the next step runs then (a delay). With `resume`
+    this same step runs again then, with `StepContext.resume` set to it, and decides anew (a
+    digest window closing: collect the events, then `ContinueNow(outputs=...)`).
+    `outputs` become `steps.<stepId>` for later steps."""
 
     run_at: datetime
     outputs: dict[str, Any] | None = None

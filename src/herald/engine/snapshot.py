@@ -1,0 +1,125 @@
+"""The workflow as a trigger saw it: stored on the event, read back by every step job.
+
+Snapshots never change once written, so the step runner keeps recently used ones in memory
+(a 100,000-member topic trigger reads one snapshot, not 100,000).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from herald.engine.steps.base import StepSnapshot, WorkflowSnapshot
+from herald.models import Workflow
+
+CHANNEL_STEP_TYPES = frozenset({"in_app", "email", "sms", "push", "chat"})
+
+
+@dataclass(frozen=True)
+class EventSnapshot:
+    """What the step runner needs from an event, parsed once."""
+
+    event_id: str
+    transaction_id: str
+    workflow: WorkflowSnapshot
+    steps: tuple[StepSnapshot, ...]
+    channel_defaults: dict[str, bool]
+    payload: dict[str, Any]
+    actor: dict[str, Any] | None
+    tenant: dict[str, Any] | None
+    context: dict[str, Any]
+
+
+def workflow_snapshot(workflow: Workflow) -> dict[str, Any]:
+    """The JSON stored on the event."""
+    preferences = workflow.preferences or {}
+    every = (preferences.get("all") or {}).get("enabled", True)
+    channels = preferences.get("channels") or {}
+    return {
+        "id": workflow.id,
+        "identifier": workflow.identifier,
+        "name": workflow.name,
+        "critical": workflow.critical,
+        "severity": workflow.severity,
+        "tags": list(workflow.tags or []),
+        "channelDefaults": {
+            name: bool(value.get("enabled", every))
+            for name, value in channels.items()
+            if isinstance(value, dict)
+        },
+        "steps": [
+            {
+                "id": step.id,
+                "stepId": step.step_id,
+                "name": step.name,
+                "type": step.type,
+                "controlValues": step.control_values or {},
+            }
+            for step in workflow.steps
+        ],
+    }
+
+
+def step_channels(snapshot: dict[str, Any]) -> list[str]:
+    return list(
+        dict.fromkeys(step["type"] for step in snapshot["steps"] if step["type"] in CHANNEL_STEP_TYPES)
+    )
+
+
+def parse_event(
+    event_id: str,
+    transaction_id: str,
+    workflow: dict[str, Any],
+    payload: dict[str, Any],
+    actor: dict[str, Any] | None,
+    tenant: dict[str, Any] | None,
+    context: dict[str, Any] | None,
+) -> EventSnapshot:
+    return EventSnapshot(
+        event_id=event_id,
+        transaction_id=transaction_id,
+        workflow=WorkflowSnapshot(
+            id=workflow.get("id"),
+            identifier=workflow["identifier"],
+            name=workflow["name"],
+            critical=bool(workflow.get("critical")),
+            severity=workflow.get("severity") or "none",
+            tags=list(workflow.get("tags") or []),
+        ),
+        steps=tuple(
+            StepSnapshot(
+                id=step["id"],
+                step_id=step["stepId"],
+                name=step["name"],
+                type=step["type"],
+                control_values=step.get("controlValues") or {},
+            )
+            for step in workflow["steps"]
+        ),
+        channel_defaults=dict(workflow.get("channelDefaults") or {}),
+        payload=payload,
+        actor=actor,
+        tenant=tenant,
+        context=context or {},
+    )
+
+
+class SnapshotCache:
+    """A bounded LRU of parsed event snapshots, keyed by event id (they are immutable)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._items: OrderedDict[str, EventSnapshot] = OrderedDict()
+
+    def get(self, event_id: str) -> EventSnapshot | None:
+        item = self._items.get(event_id)
+        if item is not None:
+            self._items.move_to_end(event_id)
+        return item
+
+    def put(self, snapshot: EventSnapshot) -> None:
+        self._items[snapshot.event_id] = snapshot
+        self._items.move_to_end(snapshot.event_id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)

@@ -1,0 +1,1 @@
+"""Triggers: `/v1/events/trigger` (single, bulk, broadcast) and cancel."""

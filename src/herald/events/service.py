@@ -1,0 +1,345 @@
+"""Triggers: one trigger, a bulk of them, or a broadcast, become an event row with a snapshot
+of the workflow, and for each recipient a notification and its first step job, all in the
+caller's (request's) transaction; topic and broadcast recipients are reached through fan-out
+jobs that page through members. A transactionId already used in the environment is never
+processed again. Cancel stops everything of a transaction that is still pending.
+
+The work is done for a whole batch at once (a single trigger is a batch of one), so that a
+bulk of 100 events costs a handful of statements, not hundreds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.engine.dispatch import EventRun, fanout_job, start_runs
+from herald.engine.payload_schema import validate_payload
+from herald.engine.repository import NotificationRepository
+from herald.engine.snapshot import workflow_snapshot
+from herald.errors import FieldValidationError, HeraldError
+from herald.events.repository import EventRepository
+from herald.events.schemas import (
+    SubscriberPayloadDto,
+    TenantPayloadDto,
+    TopicPayloadDto,
+    TriggerEventRequestDto,
+    TriggerEventResponseDto,
+    TriggerEventToAllRequestDto,
+)
+from herald.jobs.repository import JobRepository
+from herald.jobs.schemas import NewJob
+from herald.kit.scope import EnvironmentScope
+from herald.models import Workflow
+from herald.subscribers import service as subscribers
+from herald.subscribers.repository import SubscriberRepository
+from herald.subscribers.schemas import CreateSubscriberRequestDto, SubscriberResponseDto
+from herald.topics.repository import TopicRepository
+from herald.workflows.repository import WorkflowRepository
+
+TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
+_ACTOR_FIELDS = (
+    "subscriberId",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "avatar",
+    "locale",
+    "timezone",
+    "data",
+)
+
+
+@dataclass
+class _Prepared:
+    """One trigger that passed its checks, on its way to the database."""
+
+    request: TriggerRequest
+    workflow: Workflow
+    transaction_id: str
+    snapshot: dict[str, Any]
+    event_id: str = ""
+    actor: dict[str, Any] | None = None
+    actor_pk: str | None = None
+    subscriber_pks: list[str] = field(default_factory=list)
+
+
+def _response(
+    status: str, transaction_id: str | None, error: list[str] | None = None
+) -> TriggerEventResponseDto:
+    return TriggerEventResponseDto(
+        acknowledged=True, status=status, transaction_id=transaction_id, error=error
+    )
+
+
+def _tenant(tenant: str | TenantPayloadDto | None) -> dict[str, Any] | None:
+    if tenant is None:
+        return None
+    if isinstance(tenant, str):
+        return {"identifier": tenant}
+    return tenant.model_dump(by_alias=True, exclude_none=True)
+
+
+def _actor_variables(subscriber: SubscriberResponseDto) -> dict[str, Any]:
+    dumped = subscriber.model_dump(by_alias=True)
+    return {name: dumped.get(name) for name in _ACTOR_FIELDS}
+
+
+class _Batch:
+    def __init__(
+        self, session: AsyncSession, scope: EnvironmentScope, now: datetime, fanout_chunk: int
+    ) -> None:
+        self.session = session
+        self.scope = scope
+        self.now = now
+        self.fanout_chunk = fanout_chunk
+        self.workflows: dict[str, Workflow | None] = {}
+
+    async def check(self, request: TriggerRequest) -> _Prepared | TriggerEventResponseDto:
+        """The workflow must exist (422), be active and have steps, and the payload must fit
+        the workflow's schema (400)."""
+        if request.name not in self.workflows:
+            self.workflows[request.name] = await WorkflowRepository(
+                self.session, self.scope
+            ).find_by_identifier(request.name)
+        workflow = self.workflows[request.name]
+        if workflow is None:
+            raise FieldValidationError(
+                {"name": f'Workflow with identifier "{request.name}" was not found'}, {"name": request.name}
+            )
+        transaction_id = request.transaction_id or str(uuid.uuid4())
+        if not workflow.active:
+            return _response("trigger_not_active", transaction_id)
+        if not workflow.steps:
+            return _response("no_workflow_steps_defined", transaction_id)
+        if workflow.validate_payload and workflow.payload_schema:
+            validate_payload(workflow.payload_schema, request.payload)
+        return _Prepared(request, workflow, transaction_id, workflow_snapshot(workflow))
+
+    async def store(self, prepared: Sequence[_Prepared]) -> list[TriggerEventResponseDto]:
+        """Events, then notifications and first jobs for direct recipients, and fan-out jobs."""
+        for item in prepared:
+            await self._resolve_actor(item)
+        inserted = await EventRepository(self.session, self.scope).insert_unless_used(
+            [
+                {
+                    "transaction_id": item.transaction_id,
+                    "workflow_id": item.workflow.id,
+                    "workflow_identifier": item.workflow.identifier,
+                    "workflow": item.snapshot,
+                    "payload": item.request.payload,
+                    "overrides": item.request.overrides,
+                    "actor": item.actor,
+                    "tenant": _tenant(item.request.tenant),
+                    "context": item.request.context,
+                }
+                for item in prepared
+            ],
+            self.now,
+        )
+        for position, event_id in inserted.items():
+            prepared[position].event_id = event_id
+        accepted = [item for item in prepared if item.event_id]
+        await self._resolve_recipients(accepted)
+        runs = [(self._run(item), item.subscriber_pks) for item in accepted]
+        await start_runs(self.session, self.scope, runs, self.now)
+        fanouts: list[NewJob] = []
+        for item in accepted:
+            fanouts.extend(await self._fanout_jobs(item))
+        if fanouts:
+            await JobRepository(self.session, self.scope).enqueue(fanouts, self.now)
+        return [
+            _response("processed", item.transaction_id) if item.event_id else _duplicate(item.transaction_id)
+            for item in prepared
+        ]
+
+    async def _resolve_actor(self, item: _Prepared) -> None:
+        actor = item.request.actor
+        if actor is None:
+            return
+        if isinstance(actor, str):
+            row = await SubscriberRepository(self.session, self.scope).by_subscriber_id(actor)
+            item.actor = _actor_variables(subscribers.to_response(row)) if row else {"subscriberId": actor}
+            item.actor_pk = row.id if row else None
+            return
+        upserted, _ = await subscribers.upsert_subscriber(self.session, self.scope, actor, nulls_clear=False)
+        item.actor, item.actor_pk = _actor_variables(upserted), upserted.id
+
+    async def _resolve_recipients(self, items: Sequence[_Prepared]) -> None:
+        """Direct recipients to subscriber row ids: known ids in one lookup; unknown ids and
+        subscriber objects are created (objects update the fields they carry)."""
+        wanted = [
+            recipient
+            for item in items
+            if isinstance(item.request, TriggerEventRequestDto)
+            for recipient in _recipients(item.request)
+            if isinstance(recipient, str)
+        ]
+        known = await SubscriberRepository(self.session, self.scope).internal_ids(wanted)
+        for item in items:
+            if not isinstance(item.request, TriggerEventRequestDto):
+                continue
+            for recipient in _recipients(item.request):
+                if isinstance(recipient, TopicPayloadDto):
+                    continue
+                if isinstance(recipient, str) and recipient in known:
+                    item.subscriber_pks.append(known[recipient])
+                    continue
+                request = (
+                    recipient
+                    if isinstance(recipient, SubscriberPayloadDto)
+                    else CreateSubscriberRequestDto(subscriber_id=recipient)
+                )
+                upserted, _ = await subscribers.upsert_subscriber(
+                    self.session, self.scope, request, nulls_clear=False
+                )
+                known[upserted.subscriber_id] = upserted.id
+                item.subscriber_pks.append(upserted.id)
+
+    async def _fanout_jobs(self, item: _Prepared) -> list[NewJob]:
+        request = item.request
+        if isinstance(request, TriggerEventToAllRequestDto):
+            excluded = [item.actor_pk] if item.actor_pk else []
+            return [
+                fanout_job(
+                    item.event_id,
+                    item.transaction_id,
+                    topic_id=None,
+                    excluded=excluded,
+                    chunk=self.fanout_chunk,
+                )
+            ]
+        jobs: list[NewJob] = []
+        for recipient in _recipients(request):
+            if not isinstance(recipient, TopicPayloadDto):
+                continue
+            topic = await TopicRepository(self.session, self.scope).by_key(recipient.topic_key)
+            if topic is None:
+                continue
+            excluded = list(
+                (
+                    await SubscriberRepository(self.session, self.scope).internal_ids(recipient.exclude or [])
+                ).values()
+            )
+            if item.actor_pk:
+                excluded.append(item.actor_pk)
+            jobs.append(
+                fanout_job(
+                    item.event_id,
+                    item.transaction_id,
+                    topic_id=topic.id,
+                    excluded=excluded,
+                    chunk=self.fanout_chunk,
+                )
+            )
+        return jobs
+
+    def _run(self, item: _Prepared) -> EventRun:
+        return EventRun(
+            event_id=item.event_id,
+            transaction_id=item.transaction_id,
+            workflow=item.snapshot,
+            payload=item.request.payload,
+            overrides=item.request.overrides,
+            actor=item.actor,
+            tenant=_tenant(item.request.tenant),
+        )
+
+
+def _recipients(request: TriggerEventRequestDto) -> list[str | TopicPayloadDto | SubscriberPayloadDto]:
+    return list(request.to) if isinstance(request.to, list) else [request.to]
+
+
+async def trigger_event(
+    session: AsyncSession, scope: EnvironmentScope, request: TriggerRequest, now: datetime, fanout_chunk: int
+) -> TriggerEventResponseDto:
+    """One trigger (or broadcast); errors raise (422 unknown workflow, 400 bad payload)."""
+    batch = _Batch(session, scope, now, fanout_chunk)
+    checked = await batch.check(request)
+    if isinstance(checked, TriggerEventResponseDto):
+        return checked
+    [response] = await batch.store([checked])
+    return response
+
+
+async def trigger_bulk(
+    session: AsyncSession,
+    scope: EnvironmentScope,
+    events: list[dict[str, Any]],
+    now: datetime,
+    fanout_chunk: int,
+) -> list[TriggerEventResponseDto]:
+    """Up to 100 triggers, each answered on its own: a bad one gets `status: "error"`."""
+    batch = _Batch(session, scope, now, fanout_chunk)
+    responses: list[TriggerEventResponseDto | None] = []
+    prepared: list[_Prepared] = []
+    for body in events:
+        try:
+            checked = await batch.check(TriggerEventRequestDto.model_validate(body))
+        except ValidationError as error:
+            responses.append(_failed(body, [_validation_message(item) for item in error.errors()]))
+            continue
+        except HeraldError as error:
+            responses.append(_failed(body, _error_messages(error)))
+            continue
+        if isinstance(checked, TriggerEventResponseDto):
+            responses.append(checked)
+        else:
+            responses.append(None)
+            prepared.append(checked)
+    stored = iter(await batch.store(prepared)) if prepared else iter(())
+    return [response if response is not None else next(stored) for response in responses]
+
+
+async def cancel_transaction(
+    session: AsyncSession, scope: EnvironmentScope, transaction_id: str, now: datetime
+) -> bool:
+    """Cancel what is still pending of a transaction (delayed and waiting jobs, fan-out not yet
+    done, notifications not yet settled); True when something was canceled."""
+    jobs = await JobRepository(session, scope).cancel_pending(transaction_id, now)
+    notifications = await NotificationRepository(session, scope).cancel_pending(transaction_id, now)
+    await EventRepository(session, scope).cancel(transaction_id, now)
+    return bool(jobs or notifications)
+
+
+def _duplicate(transaction_id: str) -> TriggerEventResponseDto:
+    return _response(
+        "error",
+        transaction_id,
+        [
+            f"Duplicate transactionId: {transaction_id} was already used in this environment; "
+            "the trigger was not processed again"
+        ],
+    )
+
+
+def _failed(body: Any, errors: list[str]) -> TriggerEventResponseDto:
+    transaction_id = body.get("transactionId") if isinstance(body, dict) else None
+    return TriggerEventResponseDto(
+        acknowledged=False,
+        status="error",
+        error=errors,
+        transaction_id=transaction_id if isinstance(transaction_id, str) else None,
+    )
+
+
+def _validation_message(error: Any) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{location}: {error.get('msg')}" if location else str(error.get("msg"))
+
+
+def _error_messages(error: HeraldError) -> list[str]:
+    if isinstance(error.errors, dict):
+        return [message for item in error.errors.values() for message in item.get("messages", [])]
+    if isinstance(error.errors, list):
+        return [
+            f"{item.get('field')}: {item.get('message')}" for item in error.errors if isinstance(item, dict)
+        ]
+    return [str(error.message)]

@@ -1,0 +1,98 @@
+"""Shared by the trigger and engine tests: workflows, database reads, bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import select
+
+from herald.config import Settings
+from herald.db import Database
+from herald.models import Event, ExecutionDetail, Job, Message, Notification
+
+T = TypeVar("T")
+WAIT_SECONDS = 30.0
+
+
+def create_workflow(
+    client: httpx.Client, workflow_id: str, steps: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "name": workflow_id.replace("-", " ").title(),
+        "workflowId": workflow_id,
+        "active": True,
+        "steps": steps,
+    }
+    body.update(fields)
+    response = client.post("/v2/workflows", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()["data"]
+    return created
+
+
+def in_app(name: str = "Inbox", **controls: Any) -> dict[str, Any]:
+    return {"name": name, "type": "in_app", "controlValues": controls or {"body": "Hello"}}
+
+
+def step(kind: str, name: str, **controls: Any) -> dict[str, Any]:
+    return {"name": name, "type": kind, "controlValues": controls}
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = WAIT_SECONDS) -> T:
+    """Poll until `check` returns something truthy; fail after `timeout` (a bound, never a measure)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class Rows:
+    """Reads of the engine's tables, straight from the test's database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _all(self, model: type[T], *where: Any, order: Any = None) -> list[T]:
+        async def read() -> list[T]:
+            database = Database(self.settings)
+            try:
+                async with database.session(write=False) as session:
+                    statement = select(model).where(*where).order_by(order if order is not None else model.id)  # type: ignore[attr-defined]
+                    return list((await session.execute(statement)).scalars())
+            finally:
+                await database.dispose()
+
+        return asyncio.run(read())
+
+    def messages(self, *where: Any) -> list[Message]:
+        return self._all(Message, *where)
+
+    def notifications(self, *where: Any) -> list[Notification]:
+        return self._all(Notification, *where)
+
+    def jobs(self, *where: Any) -> list[Job]:
+        return self._all(Job, *where)
+
+    def details(self, *where: Any) -> list[ExecutionDetail]:
+        return self._all(ExecutionDetail, *where)
+
+    def events(self, *where: Any) -> list[Event]:
+        return self._all(Event, *where)
+
+    def settled(self, transaction_id: str, count: int = 1) -> list[Notification]:
+        """Wait until `count` notifications of the transaction are no longer pending."""
+
+        def check() -> list[Notification] | None:
+            rows = self.notifications(Notification.transaction_id == transaction_id)
+            done = [row for row in rows if row.status != "pending"]
+            return rows if len(rows) >= count and len(done) == len(rows) else None
+
+        return wait_for(check, f"{count} settled notification(s) of {transaction_id}")
