@@ -3,6 +3,7 @@ workflows, Liquid errors, delays and cancel."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from novu_py import Novu, models
 from sqlalchemy import update
 
 from herald.config import Settings
+from herald.db import Database
 from herald.kit.time import utc_now
 from herald.models import ExecutionDetail, Job, Message, Notification
 from tests.engine.helpers import Rows, create_workflow, in_app, step, wait_for
@@ -180,17 +182,14 @@ def test_workflow_edits_do_not_change_a_run_in_flight(server: RunningServer) -> 
             ],
         }
         assert client.put(f"/v2/workflows/{created['_id']}", json=body).status_code == 200
-    _advance_pending_jobs(server.settings, "tx-edit")
+    advance_pending_jobs(server.settings, "tx-edit")
     server.app.state.job_wakeup.notify()  # type: ignore[attr-defined]
     rows.settled("tx-edit")
     assert [m.content for m in rows.messages(Message.transaction_id == "tx-edit")] == ["before"]
 
 
-def _advance_pending_jobs(settings: Settings, transaction_id: str) -> None:
+def advance_pending_jobs(settings: Settings, transaction_id: str) -> None:
     """Time passes: pending jobs of the transaction become due now."""
-    import asyncio
-
-    from herald.db import Database
 
     async def advance() -> None:
         database = Database(settings)
@@ -248,7 +247,7 @@ def test_cancel_stops_a_delayed_step(server: RunningServer) -> None:
     assert notification.status == "canceled"
     statuses = sorted(j.status for j in rows.jobs(Job.transaction_id == "tx-cancel"))
     assert statuses == ["canceled", "completed"]
-    _advance_pending_jobs(server.settings, "tx-cancel")
+    advance_pending_jobs(server.settings, "tx-cancel")
     assert rows.messages(Message.transaction_id == "tx-cancel") == []
 
 
@@ -323,7 +322,7 @@ def test_a_delayed_step_survives_a_restart(settings: Settings) -> None:
     )
     server.stop()
     assert rows.messages(Message.transaction_id == "tx-restart") == []
-    _advance_pending_jobs(settings, "tx-restart")
+    advance_pending_jobs(settings, "tx-restart")
     for _ in running(settings):
         rows.settled("tx-restart")
         assert [m.content for m in rows.messages(Message.transaction_id == "tx-restart")] == ["after restart"]

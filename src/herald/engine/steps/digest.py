@@ -33,6 +33,9 @@ from herald.models.digest import DIGEST_CLOSED, DIGEST_OPEN
 
 
 async def run_digest_step(ctx: StepContext) -> StepOutcome:
+    """Open, join or (when the runner resumes it at the window's end) close a digest window."""
+    if ctx.resume is not None:
+        return ContinueNow(outputs=await resume_digest(ctx.session, ctx.scope, ctx.resume))
     controls = ctx.step.control_values
     now = as_utc(ctx.now)
     group = StepGroup.of(ctx, controls.get("digestKey"))

@@ -1,7 +1,7 @@
 """Digest windows, their events, and throttle windows.
 
 Revision ID: 0009_digests_throttles
-Revises: 0007_notifications_messages
+Revises: 0008_events
 """
 
 from typing import Any
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_digests_throttles"
-down_revision = "0007_notifications_messages"
+down_revision = "0008_events"
 branch_labels = None
 depends_on = None
 
