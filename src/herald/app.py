@@ -15,11 +15,16 @@ from herald.config import Settings
 from herald.db import Database
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
+from herald.feed.endpoints import router as feed_router
+from herald.feed.endpoints import v1_router as feed_v1_router
 from herald.health.endpoints import router as health_router
 from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
 from herald.idempotency.middleware import IdempotencyMiddleware
 from herald.idempotency.store import DatabaseIdempotencyStore, build_idempotency_store
+from herald.inbox.cors import InboxCorsMiddleware
+from herald.inbox.endpoints import router as inbox_router
+from herald.inbox.endpoints import session_router as inbox_session_router
 from herald.integrations.endpoints import router as integrations_router
 from herald.kit.crypto import SecretBox, load_master_key
 from herald.kit.redis import redis_client
@@ -30,6 +35,8 @@ from herald.preferences.endpoints import router as preferences_router
 from herald.ratelimit.dependencies import enforce_rate_limit
 from herald.ratelimit.service import build_rate_limit_service
 from herald.realtime.publisher import NullPublisher
+from herald.realtime.server import InboxSocketServer, SocketPathMiddleware
+from herald.realtime.socket_publisher import SocketPublisher
 from herald.startup import prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
 from herald.subscribers.endpoints import v1_router as subscribers_v1_router
@@ -48,14 +55,19 @@ SECRET_KEY_ROUTERS = [
     topics_router,
     topics_v1_router,
     workflows_router,
+    feed_router,
+    feed_v1_router,
 ]
 PUBLIC_ROUTERS = [health_router]
+# Subscriber-token routes (the browser's Inbox): their own guard, CORS, no rate limit or idempotency.
+INBOX_ROUTERS = [inbox_session_router, inbox_router]
 # In this order: who is calling, may they (rate limit), has this already run (idempotency).
 SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    sockets = InboxSocketServer(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.secret_box = box
         app.state.rate_limits = build_rate_limit_service(settings, redis)
         app.state.idempotency = build_idempotency_store(settings, database, redis)
+        sockets.attach(database, box)
+        app.state.realtime = SocketPublisher(sockets.server, database)
         cleanup = None
         if isinstance(app.state.idempotency, DatabaseIdempotencyStore):
             cleanup = asyncio.create_task(
@@ -101,9 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in SECRET_KEY_ROUTERS:
         app.include_router(router, dependencies=SECRET_KEY_GUARDS)
-    app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS])
+    for router in INBOX_ROUTERS:
+        app.include_router(router)
+    app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS, *INBOX_ROUTERS])
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SocketPathMiddleware, sockets=sockets)
+    app.add_middleware(InboxCorsMiddleware, origins=settings.inbox_cors_origins)
     return app
