@@ -52,17 +52,23 @@ def session_token(server: RunningServer, subscriber_id: str, environment: str = 
 
 
 def inbox(server: RunningServer, token: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{server.url}/v1/inbox", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return httpx.Client(
+        base_url=f"{server.url}/v1/inbox", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
 
 
-def deliver(server: RunningServer, subscriber_id: str, environment: str = "Development", **fields: Any) -> str:
+def deliver(
+    server: RunningServer, subscriber_id: str, environment: str = "Development", **fields: Any
+) -> str:
     """Store one in-app message for an existing subscriber and publish it; its id."""
     loop = server._server.servers[0].get_loop()
     future = asyncio.run_coroutine_threadsafe(_deliver(server, subscriber_id, environment, fields), loop)
     return future.result(timeout=30)
 
 
-async def _deliver(server: RunningServer, subscriber_id: str, environment: str, fields: dict[str, Any]) -> str:
+async def _deliver(
+    server: RunningServer, subscriber_id: str, environment: str, fields: dict[str, Any]
+) -> str:
     app: Any = server.app
     environment_id = server.environment_ids[environment]
     async with app.state.database.session(write=True) as session:
@@ -118,5 +124,7 @@ async def _deliver(server: RunningServer, subscriber_id: str, environment: str, 
         )
         session.add(message)
         await session.flush()
-        after_commit(session, partial(app.state.realtime.message_delivered, environment_id, subscriber.id, message.id))
+        after_commit(
+            session, partial(app.state.realtime.message_delivered, environment_id, subscriber.id, message.id)
+        )
     return message.id
