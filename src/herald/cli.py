@@ -58,6 +58,8 @@ def serve(host: Host = "127.0.0.1", port: Port = 3000) -> None:
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        # Inbox sockets carry small JSON events; a deflate context per socket costs more memory than it saves.
+        ws_per_message_deflate=False,
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
 from tests.inbox.fixtures import deliver, inbox, session_token
-from tests.support import RunningServer
+from tests.support import DatabaseFactory, RunningServer, running
 
 CTA = {
     "type": "redirect",
@@ -271,3 +272,23 @@ def test_cors_on_inbox_routes_only(server: RunningServer) -> None:
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
     api = httpx.get(f"{server.url}/v2/subscribers", headers={**server.headers(), "Origin": origin})
     assert "access-control-allow-origin" not in api.headers
+
+
+def test_cors_origins_are_configurable(database_factory: DatabaseFactory, tmp_path: Path) -> None:
+    settings = database_factory.settings_for(
+        tmp_path / "data", inbox_cors_origins=["http://shop.example.test"]
+    )
+    try:
+        for server in running(settings):
+            ask = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+            allowed = httpx.options(
+                f"{server.url}/v1/inbox/session", headers={"Origin": "http://shop.example.test", **ask}
+            )
+            assert allowed.status_code == 200
+            assert allowed.headers["access-control-allow-origin"] == "http://shop.example.test"
+            refused = httpx.options(
+                f"{server.url}/v1/inbox/session", headers={"Origin": "http://evil.test", **ask}
+            )
+            assert "access-control-allow-origin" not in refused.headers
+    finally:
+        database_factory.drop(settings)

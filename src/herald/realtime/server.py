@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import socketio
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from herald.config import Settings
@@ -23,6 +25,7 @@ from herald.kit.crypto import SecretBox
 SOCKET_PATH = "socket.io"
 REDIS_CHANNEL = "herald-socketio"
 NAMESPACE = "/"
+log = structlog.get_logger("herald.realtime")
 
 
 def subscriber_room(environment_id: str, subscriber_pk: str) -> str:
@@ -59,8 +62,13 @@ class InboxSocketServer:
         token = _token(environ, auth)
         if token is None or self._database is None or self._box is None:
             raise socketio.exceptions.ConnectionRefusedError("Invalid or expired Inbox session token")
-        async with self._database.session(write=False) as session:
-            caller = await caller_for_token(session, self._box, token)
+        try:
+            async with self._database.session(write=False) as session:
+                caller = await caller_for_token(session, self._box, token)
+        except SQLAlchemyError:
+            # A database too busy to check the token now: refuse; the client retries with backoff.
+            log.warning("inbox_socket_token_check_failed", exc_info=True)
+            raise socketio.exceptions.ConnectionRefusedError("Try again later") from None
         if caller is None:
             raise socketio.exceptions.ConnectionRefusedError("Invalid or expired Inbox session token")
         await self.server.enter_room(sid, subscriber_room(caller.scope.environment_id, caller.subscriber_pk))
