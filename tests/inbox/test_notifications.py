@@ -68,6 +68,8 @@ def test_list_filters_and_pages(server: RunningServer) -> None:
         assert ids(data=json.dumps({"kind": "invoice"})) == [first]
         assert ids(data=json.dumps({"n": 1})) == [first]
         assert ids(data=json.dumps({"flag": True})) == [second]
+        assert ids(data=json.dumps({"kind": 1})) == []  # types must match: a number is not a string
+        assert ids(data=json.dumps({"n": "1"})) == []
         assert ids(data=json.dumps({"kind": ["like", "invoice"]})) == [second, first]
         assert ids(limit=2) == [third, second]
         assert client.get("/notifications", params={"limit": 2}).json()["hasMore"] is True

@@ -98,6 +98,8 @@ def parse_data(value: Any) -> dict[tuple[str, ...], Scalar | tuple[Scalar, ...]]
 
 def _flatten(value: Mapping[str, Any], prefix: tuple[str, ...], into: dict[Any, Any]) -> None:
     for key, item in value.items():
+        if not key or '"' in key or "\\" in key:
+            raise BadRequestError("data keys must be non-empty and free of quotes and backslashes")
         path = (*prefix, str(key))
         if isinstance(item, Mapping):
             _flatten(item, path, into)

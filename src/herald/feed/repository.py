@@ -3,11 +3,26 @@ base repository), one subscriber and the in-app channel."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from herald.feed.filters import FeedFilter, Scalar
 from herald.kit.repository import EnvironmentScopedRepository
@@ -127,14 +142,14 @@ class FeedRepository(EnvironmentScopedRepository[Message]):
         for group in feed_filter.tag_groups:
             where.append(or_(*(self._has_tag(tag) for tag in group)))
         for path, expected in feed_filter.data.items():
-            where.append(_json_matches(Message.data, path, expected))
+            where.append(self._json_matches(Message.data, path, expected))
         if feed_filter.payload:
             where.append(
                 exists(
                     select(literal(1)).where(
                         Notification.id == Message.notification_id,
                         *(
-                            _json_matches(Notification.payload, path, value)
+                            self._json_matches(Notification.payload, path, value)
                             for path, value in feed_filter.payload.items()
                         ),
                     )
@@ -157,18 +172,13 @@ class FeedRepository(EnvironmentScopedRepository[Message]):
         ).table_valued("value")
         return exists(select(literal(1)).select_from(elements).where(elements.c.value == tag))
 
-
-def _json_matches(
-    column: Any, path: tuple[str, ...], expected: Scalar | tuple[Scalar, ...]
-) -> ColumnElement[bool]:
-    values = expected if isinstance(expected, tuple) else (expected,)
-    element = column[path]
-    matches: list[ColumnElement[bool]] = []
-    for value in values:
-        if isinstance(value, bool):
-            matches.append(element.as_boolean() == value)
-        elif isinstance(value, int | float):
-            matches.append(element.as_float() == float(value))
-        else:
-            matches.append(element.as_string() == value)
-    return or_(*matches)
+    def _json_matches(
+        self, column: Any, path: tuple[str, ...], expected: Scalar | tuple[Scalar, ...]
+    ) -> ColumnElement[bool]:
+        """The JSON value at `path` equals one of `expected`, type for type (1 is not "1")."""
+        values = expected if isinstance(expected, tuple) else (expected,)
+        if self.session.get_bind().dialect.name == "sqlite":
+            element = func.json_extract(column, "$" + "".join(f'."{key}"' for key in path))
+            return or_(*(element == (int(value) if isinstance(value, bool) else value) for value in values))
+        document = cast(column[path], JSONB)
+        return or_(*(document == cast(literal(json.dumps(value)), JSONB) for value in values))
