@@ -166,3 +166,19 @@ def test_a_token_never_reaches_another_subscriber_or_environment(server: Running
     with inbox(server, erin) as client:
         items = client.get("/notifications").json()["data"]
         assert [(item["body"], item["isRead"]) for item in items] == [("for erin", False)]
+
+
+def test_every_inbox_route_but_the_session_needs_a_session_token(server: RunningServer) -> None:
+    """Walks the app's own OpenAPI description, so a route added later cannot skip the guard."""
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    inbox_paths = {path: operations for path, operations in paths.items() if path.startswith("/v1/inbox/")}
+    assert len(inbox_paths) >= 15
+    for path, operations in inbox_paths.items():
+        concrete = path.replace("{", "x").replace("}", "")
+        for method, operation in operations.items():
+            if path == "/v1/inbox/session":
+                assert "security" not in operation
+                continue
+            assert operation.get("security") == [{"subscriberSession": []}], (method, path)
+            response = httpx.request(method, f"{server.url}{concrete}", json={} if method != "get" else None)
+            assert response.status_code == 401, (method, path, response.text)

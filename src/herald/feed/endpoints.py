@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import replace
 from typing import Annotated, Literal
 
@@ -262,7 +261,7 @@ def _payload_filter(encoded: str | None) -> dict[tuple[str, ...], Scalar | tuple
         return {}
     try:
         text = base64.b64decode(encoded, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64, not ASCII, or not UTF-8
         raise BadRequestError("payload must be base64 of a JSON object") from None
     return parse_data(text)
 
