@@ -87,3 +87,17 @@ def test_unexpected_failure_is_500_with_error_id_and_nothing_internal(server: Ru
     assert logged.count(body["errorId"]) == 1
     assert "RuntimeError" in logged
     assert "hunter2" not in logged
+
+
+def test_nul_characters_are_a_client_error_on_every_database(server: RunningServer) -> None:
+    with server.client() as client:
+        created = client.post("/v2/subscribers", json={"subscriberId": "nul-test", "firstName": "a\u0000b"})
+        preferences = client.patch(
+            "/v2/subscribers/nul-test/preferences",
+            json={"channels": {"email": False}, "workflowId": "w\u0000"},
+        )
+    for response in (created, preferences):
+        assert response.status_code < 500, response.text
+    if server.settings.database_url:
+        assert created.status_code == 400
+        assert "NUL" in created.json()["message"]

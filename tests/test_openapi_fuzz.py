@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support import RunningServer
+import pytest
+
+from tests.support import DatabaseFactory, RunningServer, running
 
 CHECKS = ",".join(
     [
@@ -23,7 +26,16 @@ CHECKS = ",".join(
 EXCLUDED_OPERATIONS = ["EnvironmentsControllerV1_regenerateOrganizationApiKeys"]
 
 
-def test_schemathesis_finds_no_server_error(server: RunningServer, tmp_path: Path) -> None:
+@pytest.fixture
+def unlimited_server(database_factory: DatabaseFactory, tmp_path: Path) -> Iterator[RunningServer]:
+    """Rate limiting off, so that fuzzing reaches the logic behind every operation."""
+    settings = database_factory.settings_for(tmp_path / "data", rate_limit_enabled=False)
+    yield from running(settings)
+    database_factory.drop(settings)
+
+
+def test_schemathesis_finds_no_server_error(unlimited_server: RunningServer, tmp_path: Path) -> None:
+    server = unlimited_server
     st = Path(sys.executable).with_name("st")
     command = [
         str(st),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -182,7 +183,20 @@ def _echoable(value: Any) -> Any:
     return None
 
 
+# PostgreSQL refuses NUL characters in text (22021) and `\u0000` in JSON documents (22P05).
+_UNSTORABLE_TEXT_STATES = frozenset({"22021", "22P05"})
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Text the database cannot store is the caller's error (400); anything else stays a 500."""
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT_STATES:
+        return error_response(request.scope, 400, "Text values must not contain NUL (\\u0000) characters")
+    return unexpected_error_response(request.scope, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HeraldError, _herald_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)

@@ -2,6 +2,8 @@
 
 from herald.models.api_key import ApiKey
 from herald.models.base import Base
+from herald.models.digest import Digest
+from herald.models.digest_event import DigestEvent
 from herald.models.environment import Environment
 from herald.models.execution_detail import ExecutionDetail
 from herald.models.idempotency_record import IdempotencyRecord
@@ -13,6 +15,7 @@ from herald.models.organization import Organization
 from herald.models.rate_limit_override import RateLimitOverride
 from herald.models.subscriber import Subscriber
 from herald.models.subscriber_preference import GLOBAL_PREFERENCE, SubscriberPreference
+from herald.models.throttle_window import ThrottleWindow
 from herald.models.topic import Topic
 from herald.models.topic_subscription import TopicSubscription
 from herald.models.workflow import Workflow, WorkflowStep
@@ -21,6 +24,8 @@ __all__ = [
     "GLOBAL_PREFERENCE",
     "ApiKey",
     "Base",
+    "Digest",
+    "DigestEvent",
     "Environment",
     "ExecutionDetail",
     "IdempotencyRecord",
@@ -32,6 +37,7 @@ __all__ = [
     "RateLimitOverride",
     "Subscriber",
     "SubscriberPreference",
+    "ThrottleWindow",
     "Topic",
     "TopicSubscription",
     "Workflow",
