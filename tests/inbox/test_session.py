@@ -180,5 +180,7 @@ def test_every_inbox_route_but_the_session_needs_a_session_token(server: Running
                 assert "security" not in operation
                 continue
             assert operation.get("security") == [{"subscriberSession": []}], (method, path)
-            response = httpx.request(method, f"{server.url}{concrete}", json={} if method != "get" else None)
+            response = httpx.request(
+                method, f"{server.url}{concrete}", json={} if method != "get" else None, timeout=30
+            )
             assert response.status_code == 401, (method, path, response.text)

@@ -73,7 +73,7 @@ async def count_notifications(
     subscriber_id: SubscriberId,
     session: Session,
     scope: CurrentEnvironment,
-    filters: Annotated[str, Query(max_length=20_000, description="A JSON list of filter objects.")],
+    filters: Annotated[str, Query(max_length=8_000, description="A JSON list of filter objects.")],
 ) -> Envelope[list[NotificationCountDto]]:
     """How many notifications match each filter, in order, each filter echoed back."""
     raw = filter_list(filters)

@@ -94,7 +94,7 @@ async def count_notifications(
     session: Session,
     caller: Caller,
     owner: Owner,
-    filters: Annotated[str, Query(max_length=20_000, description="A JSON list of filter objects.")],
+    filters: Annotated[str, Query(max_length=8_000, description="A JSON list of filter objects.")],
 ) -> Envelope[list[NotificationCountDto]]:
     """How many notifications match each filter, in order, each filter echoed back."""
     raw = filter_list(filters)
