@@ -18,11 +18,16 @@ from herald.engine.process import build_worker, engine_running
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.events.endpoints import router as events_router
+from herald.feed.endpoints import router as feed_router
+from herald.feed.endpoints import v1_router as feed_v1_router
 from herald.health.endpoints import router as health_router
 from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
 from herald.idempotency.middleware import IdempotencyMiddleware
 from herald.idempotency.store import DatabaseIdempotencyStore, build_idempotency_store
+from herald.inbox.cors import InboxCorsMiddleware
+from herald.inbox.endpoints import router as inbox_router
+from herald.inbox.endpoints import session_router as inbox_session_router
 from herald.integrations.endpoints import router as integrations_router
 from herald.jobs.wakeup import JobWakeUp
 from herald.kit.crypto import SecretBox, load_master_key
@@ -35,6 +40,8 @@ from herald.preferences.endpoints import router as preferences_router
 from herald.ratelimit.dependencies import enforce_rate_limit
 from herald.ratelimit.service import build_rate_limit_service
 from herald.realtime.publisher import NullPublisher
+from herald.realtime.server import InboxSocketServer, SocketPathMiddleware
+from herald.realtime.socket_publisher import SocketPublisher
 from herald.startup import prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
 from herald.subscribers.endpoints import v1_router as subscribers_v1_router
@@ -56,8 +63,12 @@ SECRET_KEY_ROUTERS = [
     topics_router,
     topics_v1_router,
     workflows_router,
+    feed_router,
+    feed_v1_router,
 ]
 PUBLIC_ROUTERS = [health_router]
+# Subscriber-token routes (the browser's Inbox): their own guard, CORS, no rate limit or idempotency.
+INBOX_ROUTERS = [inbox_session_router, inbox_router]
 # In this order: who is calling, may they (rate limit), has this already run (idempotency).
 SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
@@ -65,6 +76,7 @@ SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), D
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
     """The API; with `run_worker` (`herald serve`) the delivery engine runs in the same process."""
     settings = settings or Settings()
+    sockets = InboxSocketServer(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +88,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.state.secret_box = box
         app.state.rate_limits = build_rate_limit_service(settings, redis)
         app.state.idempotency = build_idempotency_store(settings, database, redis)
+        sockets.attach(database, box)
+        app.state.realtime = SocketPublisher(sockets.server, database)
         cleanup = None
         if isinstance(app.state.idempotency, DatabaseIdempotencyStore):
             cleanup = asyncio.create_task(
@@ -115,9 +129,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(router)
     for router in SECRET_KEY_ROUTERS:
         app.include_router(router, dependencies=SECRET_KEY_GUARDS)
-    app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS])
+    for router in INBOX_ROUTERS:
+        app.include_router(router)
+    app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS, *INBOX_ROUTERS])
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SocketPathMiddleware, sockets=sockets)
+    app.add_middleware(InboxCorsMiddleware, origins=settings.inbox_cors_origins)
     return app

@@ -84,6 +84,8 @@ def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        # Inbox sockets carry small JSON events; a deflate context per socket costs more memory than it saves.
+        ws_per_message_deflate=False,
     )
 
 

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     idempotency_cleanup_interval_seconds: float = Field(
         default=600, gt=0, description="How often expired idempotency records are deleted."
     )
+    inbox_token_ttl_seconds: float = Field(
+        default=15 * 24 * 3600,
+        gt=0,
+        description="Lifetime of an Inbox session token (Novu's 15 days: @novu/js never refreshes it).",
+    )
+    inbox_cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description='Origins allowed to call /v1/inbox/* from a browser, as a JSON list; ["*"] is any.',
+    )
 
     worker_concurrency: int = Field(default=8, ge=1, le=256, description="Jobs one worker runs at once.")
     worker_lease_seconds: float = Field(

@@ -17,7 +17,8 @@ from herald.engine.steps.registry import STEP_EXECUTORS
 from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import JobWorker, WorkerSettings
-from herald.realtime.publisher import NullPublisher, RealtimePublisher
+from herald.realtime.publisher import RealtimePublisher
+from herald.realtime.socket_publisher import worker_publisher
 
 
 def build_worker(
@@ -68,9 +69,10 @@ async def serve_worker(
     database: Database, settings: Settings, executors: Mapping[str, StepExecutor] = STEP_EXECUTORS
 ) -> None:
     """`herald worker`: the engine alone (and the idempotency cleanup) until SIGTERM or SIGINT;
-    then no new leases, and the running jobs finish."""
+    then no new leases, and the running jobs finish. With Redis, its in-app deliveries reach
+    the sockets of every API process through socket.io's Redis manager."""
     stop = asyncio.Event()
-    worker = build_worker(database, settings, NullPublisher(), JobWakeUp(), executors)
+    worker = build_worker(database, settings, worker_publisher(settings, database), JobWakeUp(), executors)
 
     def request_stop() -> None:
         stop.set()
