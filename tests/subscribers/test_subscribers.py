@@ -298,3 +298,28 @@ def test_environments_are_isolated(server: RunningServer) -> None:
         create_subscriber_request_dto={"subscriber_id": "dev-only", "first_name": "P"}
     )
     assert development.subscribers.retrieve(subscriber_id="dev-only").result.first_name is None
+
+
+def test_credentials_name_the_integration_they_belong_to(server: RunningServer) -> None:
+    with server.client() as http:
+        created = http.post(
+            "/v1/integrations",
+            json={"providerId": "fcm", "channel": "push", "active": True, "identifier": "fcm-main"},
+        )
+        assert created.status_code == 201, created.text
+        integration_id = created.json()["data"]["_id"]
+        assert http.post("/v2/subscribers", json={"subscriberId": "device-user"}).status_code == 201
+    client = novu(server)
+    updated = client.subscribers.credentials.update(
+        subscriber_id="device-user",
+        update_subscriber_channel_request_dto={"provider_id": "fcm", "credentials": {"device_tokens": ["t"]}},
+    ).result
+    assert [(c.provider_id, c.integration_id) for c in updated.channels or []] == [("fcm", integration_id)]
+    unmatched = client.subscribers.credentials.update(
+        subscriber_id="device-user",
+        update_subscriber_channel_request_dto={
+            "provider_id": "slack",
+            "credentials": {"webhook_url": "https://hooks.example.com/2"},
+        },
+    ).result
+    assert {c.provider_id: c.integration_id for c in unmatched.channels or []}["slack"] == ""

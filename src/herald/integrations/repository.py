@@ -36,6 +36,19 @@ class IntegrationRepository(EnvironmentScopedRepository[Integration]):
         )
         return (await self.session.execute(statement.limit(1))).first() is not None
 
+    async def find_for_provider(self, provider_id: str, identifier: str | None) -> Integration | None:
+        """The integration that credentials for `provider_id` belong to: the one named by
+        `identifier`, else the provider's primary or oldest active integration."""
+        statement = self.select().where(Integration.provider_id == provider_id)
+        if identifier is not None:
+            statement = statement.where(Integration.identifier == identifier)
+        else:
+            statement = statement.where(Integration.active.is_(True)).order_by(
+                Integration.is_primary.desc(), Integration.created_at, Integration.id
+            )
+        found: Integration | None = (await self.session.execute(statement.limit(1))).scalar_one_or_none()
+        return found
+
     async def has_primary(self, channel: str) -> bool:
         statement = self.select(Integration.id).where(
             Integration.channel == channel, Integration.is_primary.is_(True)

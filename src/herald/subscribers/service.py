@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.errors import HeraldError, NotFoundError
+from herald.integrations.repository import IntegrationRepository
 from herald.kit.pagination import CursorPage, CursorParams
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import iso, utc_now
@@ -224,6 +225,11 @@ async def update_credentials(
         if request.integration_identifier is not None:
             match["integrationIdentifier"] = request.integration_identifier
         channels.append(match)
+    integration = await IntegrationRepository(session, scope).find_for_provider(
+        request.provider_id, request.integration_identifier
+    )
+    if integration is not None:
+        match["_integrationId"] = integration.id
     credentials = {**match["credentials"], **given}
     if append and "deviceTokens" in given:
         previous = match["credentials"].get("deviceTokens") or []
