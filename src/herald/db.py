@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from herald.config import Settings
-from herald.kit.after_commit import discard_after_commit, run_after_commit
+from herald.kit.after_commit import run_actions, take_after_commit
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITE_OPTION = "herald_write"
@@ -51,17 +51,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends cleanly, rolled back otherwise."""
+        """One transaction: committed when the block ends cleanly, rolled back otherwise. Its
+        after-commit actions run once the session (and SQLite's write turn) is released."""
         factory = self._write_sessions if write else self._read_sessions
         async with self._sqlite_write_turn(write), factory() as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
-                discard_after_commit(session)
+                take_after_commit(session)
                 await session.rollback()
                 raise
-            await run_after_commit(session)
+            actions = take_after_commit(session)
+        await run_actions(actions)
 
     @asynccontextmanager
     async def _sqlite_write_turn(self, write: bool) -> AsyncIterator[None]:

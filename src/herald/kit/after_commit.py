@@ -1,7 +1,8 @@
 """Work that must wait until a transaction has committed (realtime events, wake-ups).
 
 `after_commit(session, action)` queues an async action on the session; `Database.session`
-runs the queue once the commit succeeded, and drops it on rollback. An action that fails is
+takes the queue and runs it once the commit succeeded and the session is closed, and drops
+it on rollback. An action that fails is
 logged and never fails the request or job whose transaction already committed.
 """
 
@@ -21,12 +22,12 @@ def after_commit(session: AsyncSession, action: AfterCommitAction) -> None:
     session.info.setdefault(_KEY, []).append(action)
 
 
-def discard_after_commit(session: AsyncSession) -> None:
-    session.info.pop(_KEY, None)
-
-
-async def run_after_commit(session: AsyncSession) -> None:
+def take_after_commit(session: AsyncSession) -> list[AfterCommitAction]:
     actions: list[AfterCommitAction] = session.info.pop(_KEY, [])
+    return actions
+
+
+async def run_actions(actions: list[AfterCommitAction]) -> None:
     for action in actions:
         try:
             await action()
