@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from herald.config import Settings
 from herald.db import Database
+from herald.kit.time import utc_now
 from herald.models import Event, ExecutionDetail, Job, Message, Notification
+from tests.support import RunningServer
 
 T = TypeVar("T")
 WAIT_SECONDS = 30.0
@@ -96,3 +99,31 @@ class Rows:
             return rows if len(rows) >= count and len(done) == len(rows) else None
 
         return wait_for(check, f"{count} settled notification(s) of {transaction_id}")
+
+
+def trigger(server: RunningServer, workflow: str, to: object, transaction_id: str, **fields: object) -> None:
+    with server.client() as client:
+        response = client.post(
+            "/v1/events/trigger",
+            json={"name": workflow, "to": to, "transactionId": transaction_id, **fields},
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["status"] == "processed"
+
+
+def advance_pending_jobs(settings: Settings, transaction_id: str) -> None:
+    """Time passes: pending jobs of the transaction become due now."""
+
+    async def advance() -> None:
+        database = Database(settings)
+        try:
+            async with database.session(write=True) as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.transaction_id == transaction_id, Job.status == "pending")
+                    .values(run_at=utc_now() - timedelta(seconds=1))
+                )
+        finally:
+            await database.dispose()
+
+    asyncio.run(advance())

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from herald.models import Job, Message, Notification
-from tests.engine.helpers import Rows, create_workflow, in_app, step, wait_for
-from tests.engine.test_steps import advance_pending_jobs, trigger
+from tests.engine.helpers import Rows, advance_pending_jobs, create_workflow, in_app, step, trigger, wait_for
 from tests.support import RunningServer
 
 

@@ -3,31 +3,26 @@ workflows, Liquid errors, delays and cancel."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from novu_py import Novu, models
-from sqlalchemy import update
 
 from herald.config import Settings
-from herald.db import Database
 from herald.kit.time import utc_now
 from herald.models import ExecutionDetail, Job, Message, Notification
-from tests.engine.helpers import Rows, create_workflow, in_app, step, wait_for
+from tests.engine.helpers import (
+    Rows,
+    advance_pending_jobs,
+    create_workflow,
+    in_app,
+    step,
+    trigger,
+    wait_for,
+)
 from tests.support import DatabaseFactory, RunningServer, running, start_server
-
-
-def trigger(server: RunningServer, workflow: str, to: object, transaction_id: str, **fields: object) -> None:
-    with server.client() as client:
-        response = client.post(
-            "/v1/events/trigger",
-            json={"name": workflow, "to": to, "transactionId": transaction_id, **fields},
-        )
-    assert response.status_code == 201, response.text
-    assert response.json()["data"]["status"] == "processed"
 
 
 def test_every_channel_step_delivers_through_the_development_provider(server: RunningServer) -> None:
@@ -186,24 +181,6 @@ def test_workflow_edits_do_not_change_a_run_in_flight(server: RunningServer) -> 
     server.app.state.job_wakeup.notify()  # type: ignore[attr-defined]
     rows.settled("tx-edit")
     assert [m.content for m in rows.messages(Message.transaction_id == "tx-edit")] == ["before"]
-
-
-def advance_pending_jobs(settings: Settings, transaction_id: str) -> None:
-    """Time passes: pending jobs of the transaction become due now."""
-
-    async def advance() -> None:
-        database = Database(settings)
-        try:
-            async with database.session(write=True) as session:
-                await session.execute(
-                    update(Job)
-                    .where(Job.transaction_id == transaction_id, Job.status == "pending")
-                    .values(run_at=utc_now() - timedelta(seconds=1))
-                )
-        finally:
-            await database.dispose()
-
-    asyncio.run(advance())
 
 
 def test_delay_forms(server: RunningServer) -> None:
