@@ -18,6 +18,7 @@ from herald.engine.process import build_worker, engine_running
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.events.endpoints import router as events_router
+from herald.events.intake import TriggerIntake
 from herald.feed.endpoints import router as feed_router
 from herald.feed.endpoints import v1_router as feed_v1_router
 from herald.health.endpoints import router as health_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.state.idempotency = build_idempotency_store(settings, database, redis)
         sockets.attach(database, box)
         app.state.realtime = SocketPublisher(sockets.server, database)
+        app.state.trigger_intake = TriggerIntake(database, app.state.job_wakeup, settings.fanout_chunk_size)
         cleanup = None
         if isinstance(app.state.idempotency, DatabaseIdempotencyStore):
             cleanup = asyncio.create_task(

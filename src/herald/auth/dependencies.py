@@ -35,11 +35,13 @@ Session = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
 async def require_secret_key(
-    request: Request,
-    session: Session,
-    authorization: Annotated[str | None, Security(secret_key_header)],
+    request: Request, authorization: Annotated[str | None, Security(secret_key_header)]
 ) -> EnvironmentScope:
-    scope = await authenticate(session, authorization)
+    """The caller's environment, looked up outside the request's transaction, so that the
+    request's write transaction (and, on SQLite, its turn as the writer) starts only when the
+    request writes."""
+    database: Database = request.app.state.database
+    scope = await authenticate(database, authorization)
     request.state.environment_id = scope.environment_id
     return scope
 

@@ -3,25 +3,33 @@ it is the query that establishes the scope."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.db import Database
 from herald.kit.scope import EnvironmentScope
 from herald.models import ApiKey, Environment
+
+_SCOPE_BY_KEY_HASH = (
+    select(Environment.id, Environment.organization_id)
+    .join(ApiKey, ApiKey.environment_id == Environment.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
+async def find_scope_by_hash(database: Database, key_hash: str) -> EnvironmentScope | None:
+    """The environment whose secret key has this hash, as committed now (no cache: a
+    regenerated key stops matching in every process the moment its transaction commits)."""
+    rows = await database.point_read(_SCOPE_BY_KEY_HASH, {"key_hash": key_hash})
+    if not rows:
+        return None
+    row = rows[0]._mapping
+    return EnvironmentScope(environment_id=row["id"], organization_id=row["organization_id"])
 
 
 class ApiKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def find_scope_by_hash(self, key_hash: str) -> EnvironmentScope | None:
-        statement = (
-            select(Environment.id, Environment.organization_id)
-            .join(ApiKey, ApiKey.environment_id == Environment.id)
-            .where(ApiKey.key_hash == key_hash)
-        )
-        row = (await self.session.execute(statement)).one_or_none()
-        return EnvironmentScope(environment_id=row[0], organization_id=row[1]) if row else None
 
     async def sealed_key_for(self, environment_id: str) -> str | None:
         statement = select(ApiKey.key_sealed).where(ApiKey.environment_id == environment_id)

@@ -7,7 +7,8 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.auth.keys import looks_like_secret_key, new_secret_key
-from herald.auth.repository import ApiKeyRepository
+from herald.auth.repository import ApiKeyRepository, find_scope_by_hash
+from herald.db import Database
 from herald.errors import HeraldError
 from herald.kit.crypto import SecretBox, lookup_hash
 from herald.kit.scope import EnvironmentScope
@@ -42,11 +43,11 @@ def secret_key_from_header(authorization: str | None) -> str:
     return credential
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> EnvironmentScope:
+async def authenticate(database: Database, authorization: str | None) -> EnvironmentScope:
     secret_key = secret_key_from_header(authorization)
     if not looks_like_secret_key(secret_key):
         raise UnauthorizedError(KEY_NOT_FOUND)
-    scope = await ApiKeyRepository(session).find_scope_by_hash(lookup_hash(secret_key))
+    scope = await find_scope_by_hash(database, lookup_hash(secret_key))
     if scope is None:
         raise UnauthorizedError(KEY_NOT_FOUND)
     return scope

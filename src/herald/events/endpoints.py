@@ -5,36 +5,25 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.auth.dependencies import CurrentEnvironment, Session
 from herald.events import service
+from herald.events.intake import TriggerIntake
 from herald.events.schemas import (
     BulkTriggerEventDto,
     TriggerEventRequestDto,
     TriggerEventResponseDto,
     TriggerEventToAllRequestDto,
 )
-from herald.jobs.wakeup import JobWakeUp
-from herald.kit.after_commit import after_commit
 from herald.kit.schemas import ERROR_RESPONSES, Envelope
 from herald.kit.time import utc_now
 
 router = APIRouter(prefix="/v1/events", tags=["Events"], responses=ERROR_RESPONSES)
 
 
-def _wake_worker_after_commit(request: Request, session: AsyncSession) -> None:
-    """The in-process worker starts on the new jobs at once (other processes: PostgreSQL NOTIFY)."""
-    wakeup: JobWakeUp = request.app.state.job_wakeup
-
-    async def wake() -> None:
-        wakeup.notify()
-
-    after_commit(session, wake)
-
-
-def _chunk(request: Request) -> int:
-    return int(request.app.state.settings.fanout_chunk_size)
+def _intake(request: Request) -> TriggerIntake:
+    intake: TriggerIntake = request.app.state.trigger_intake
+    return intake
 
 
 @router.post(
@@ -50,8 +39,9 @@ async def trigger(
     (created or updated), a topic (`{type: "Topic", topicKey, exclude?}`), or a list of up to
     100 of them. The event is stored and processed asynchronously. A `transactionId` already
     used in this environment is not processed again (`status: "error"`)."""
-    response = await service.trigger_event(session, scope, body, utc_now(), _chunk(request))
-    _wake_worker_after_commit(request, session)
+    [response] = await _intake(request).accept(
+        session, scope, lambda checks: service.check_trigger(checks, body)
+    )
     return Envelope(data=response)
 
 
@@ -66,8 +56,9 @@ async def trigger_bulk(
 ) -> Envelope[list[TriggerEventResponseDto]]:
     """Trigger up to 100 events in one request; the answer lists one trigger response per
     event, in order. An event that is invalid gets `status: "error"` without failing the others."""
-    responses = await service.trigger_bulk(session, scope, body.events, utc_now(), _chunk(request))
-    _wake_worker_after_commit(request, session)
+    responses = await _intake(request).accept(
+        session, scope, lambda checks: service.check_bulk(checks, body.events)
+    )
     return Envelope(data=responses)
 
 
@@ -81,8 +72,9 @@ async def trigger_broadcast(
     body: TriggerEventToAllRequestDto, request: Request, session: Session, scope: CurrentEnvironment
 ) -> Envelope[TriggerEventResponseDto]:
     """Trigger a workflow for every subscriber of the environment (except the actor)."""
-    response = await service.trigger_event(session, scope, body, utc_now(), _chunk(request))
-    _wake_worker_after_commit(request, session)
+    [response] = await _intake(request).accept(
+        session, scope, lambda checks: service.check_trigger(checks, body)
+    )
     return Envelope(data=response)
 
 

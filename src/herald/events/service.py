@@ -5,7 +5,9 @@ jobs that page through members. A transactionId already used in the environment 
 processed again. Cancel stops everything of a transaction that is still pending.
 
 The work is done for a whole batch at once (a single trigger is a batch of one), so that a
-bulk of 100 events costs a handful of statements, not hundreds.
+bulk of 100 events costs a handful of statements, not hundreds. It has two phases: `check`
+(read-only: the workflow, its payload schema) and `store` (the writes), so that the writes of
+many concurrent requests can share one transaction (`events.intake`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.db import Database
 from herald.engine.dispatch import EventRun, fanout_job, start_runs
 from herald.engine.payload_schema import validate_payload
 from herald.engine.repository import NotificationRepository
@@ -42,7 +45,7 @@ from herald.subscribers import service as subscribers
 from herald.subscribers.repository import SubscriberRepository
 from herald.subscribers.schemas import CreateSubscriberRequestDto, SubscriberResponseDto
 from herald.topics.repository import TopicRepository
-from herald.workflows.repository import WorkflowRepository
+from herald.workflows.repository import find_workflow_definition
 
 TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
 _ACTOR_FIELDS = (
@@ -59,7 +62,7 @@ _ACTOR_FIELDS = (
 
 
 @dataclass
-class _Prepared:
+class PreparedTrigger:
     """One trigger that passed its checks, on its way to the database."""
 
     request: TriggerRequest
@@ -70,6 +73,10 @@ class _Prepared:
     actor: dict[str, Any] | None = None
     actor_pk: str | None = None
     subscriber_pks: list[str] = field(default_factory=list)
+
+
+Checked = PreparedTrigger | TriggerEventResponseDto
+"""A trigger after its checks: ready to store, or already answered (refused, inactive, ...)."""
 
 
 def _response(
@@ -93,23 +100,21 @@ def _actor_variables(subscriber: SubscriberResponseDto) -> dict[str, Any]:
     return {name: dumped.get(name) for name in _ACTOR_FIELDS}
 
 
-class _Batch:
-    def __init__(
-        self, session: AsyncSession, scope: EnvironmentScope, now: datetime, fanout_chunk: int
-    ) -> None:
-        self.session = session
+class TriggerChecks:
+    """The read-only phase: each workflow is read once per request, as committed now."""
+
+    def __init__(self, database: Database, scope: EnvironmentScope) -> None:
+        self.database = database
         self.scope = scope
-        self.now = now
-        self.fanout_chunk = fanout_chunk
         self.workflows: dict[str, Workflow | None] = {}
 
-    async def check(self, request: TriggerRequest) -> _Prepared | TriggerEventResponseDto:
+    async def check(self, request: TriggerRequest) -> Checked:
         """The workflow must exist (422), be active and have steps, and the payload must fit
         the workflow's schema (400)."""
         if request.name not in self.workflows:
-            self.workflows[request.name] = await WorkflowRepository(
-                self.session, self.scope
-            ).find_by_identifier(request.name)
+            self.workflows[request.name] = await find_workflow_definition(
+                self.database, self.scope, request.name
+            )
         workflow = self.workflows[request.name]
         if workflow is None:
             raise FieldValidationError(
@@ -122,11 +127,25 @@ class _Batch:
             return _response("no_workflow_steps_defined", transaction_id)
         if workflow.validate_payload and workflow.payload_schema:
             validate_payload(workflow.payload_schema, request.payload)
-        return _Prepared(request, workflow, transaction_id, workflow_snapshot(workflow))
+        return PreparedTrigger(request, workflow, transaction_id, workflow_snapshot(workflow))
 
-    async def store(self, prepared: Sequence[_Prepared]) -> list[TriggerEventResponseDto]:
-        """Events, then notifications and first jobs for direct recipients, and fan-out jobs."""
+
+class TriggerBatch:
+    """The writing phase, in the caller's transaction."""
+
+    def __init__(
+        self, session: AsyncSession, scope: EnvironmentScope, now: datetime, fanout_chunk: int
+    ) -> None:
+        self.session = session
+        self.scope = scope
+        self.now = now
+        self.fanout_chunk = fanout_chunk
+
+    async def store(self, prepared: Sequence[PreparedTrigger]) -> list[TriggerEventResponseDto]:
+        """Events, then notifications and first jobs for direct recipients, and fan-out jobs.
+        What an earlier, rolled-back attempt resolved is forgotten first."""
         for item in prepared:
+            item.event_id, item.actor, item.actor_pk, item.subscriber_pks = "", None, None, []
             await self._resolve_actor(item)
         inserted = await EventRepository(self.session, self.scope).insert_unless_used(
             [
@@ -161,7 +180,7 @@ class _Batch:
             for item in prepared
         ]
 
-    async def _resolve_actor(self, item: _Prepared) -> None:
+    async def _resolve_actor(self, item: PreparedTrigger) -> None:
         actor = item.request.actor
         if actor is None:
             return
@@ -173,7 +192,7 @@ class _Batch:
         upserted, _ = await subscribers.upsert_subscriber(self.session, self.scope, actor, nulls_clear=False)
         item.actor, item.actor_pk = _actor_variables(upserted), upserted.id
 
-    async def _resolve_recipients(self, items: Sequence[_Prepared]) -> None:
+    async def _resolve_recipients(self, items: Sequence[PreparedTrigger]) -> None:
         """Direct recipients to subscriber row ids: known ids in one lookup; unknown ids and
         subscriber objects are created (objects update the fields they carry)."""
         wanted = [
@@ -204,7 +223,7 @@ class _Batch:
                 known[upserted.subscriber_id] = upserted.id
                 item.subscriber_pks.append(upserted.id)
 
-    async def _fanout_jobs(self, item: _Prepared) -> list[NewJob]:
+    async def _fanout_jobs(self, item: PreparedTrigger) -> list[NewJob]:
         request = item.request
         if isinstance(request, TriggerEventToAllRequestDto):
             excluded = [item.actor_pk] if item.actor_pk else []
@@ -242,7 +261,7 @@ class _Batch:
             )
         return jobs
 
-    def _run(self, item: _Prepared) -> EventRun:
+    def _run(self, item: PreparedTrigger) -> EventRun:
         return EventRun(
             event_id=item.event_id,
             transaction_id=item.transaction_id,
@@ -258,45 +277,34 @@ def _recipients(request: TriggerEventRequestDto) -> list[str | TopicPayloadDto |
     return list(request.to) if isinstance(request.to, list) else [request.to]
 
 
-async def trigger_event(
-    session: AsyncSession, scope: EnvironmentScope, request: TriggerRequest, now: datetime, fanout_chunk: int
-) -> TriggerEventResponseDto:
-    """One trigger (or broadcast); errors raise (422 unknown workflow, 400 bad payload)."""
-    batch = _Batch(session, scope, now, fanout_chunk)
-    checked = await batch.check(request)
-    if isinstance(checked, TriggerEventResponseDto):
-        return checked
-    [response] = await batch.store([checked])
-    return response
+async def check_trigger(checks: TriggerChecks, request: TriggerRequest) -> list[Checked]:
+    """One trigger (or broadcast) checked; errors raise (422 unknown workflow, 400 bad payload)."""
+    return [await checks.check(request)]
 
 
-async def trigger_bulk(
-    session: AsyncSession,
-    scope: EnvironmentScope,
-    events: list[dict[str, Any]],
-    now: datetime,
-    fanout_chunk: int,
-) -> list[TriggerEventResponseDto]:
-    """Up to 100 triggers, each answered on its own: a bad one gets `status: "error"`."""
-    batch = _Batch(session, scope, now, fanout_chunk)
-    responses: list[TriggerEventResponseDto | None] = []
-    prepared: list[_Prepared] = []
+async def check_bulk(checks: TriggerChecks, events: list[dict[str, Any]]) -> list[Checked]:
+    """Up to 100 triggers checked, each on its own: a bad one gets `status: "error"`."""
+    checked: list[Checked] = []
     for body in events:
         try:
-            checked = await batch.check(TriggerEventRequestDto.model_validate(body))
+            checked.append(await checks.check(TriggerEventRequestDto.model_validate(body)))
         except ValidationError as error:
-            responses.append(_failed(body, [_validation_message(item) for item in error.errors()]))
-            continue
+            checked.append(_failed(body, [_validation_message(item) for item in error.errors()]))
         except HeraldError as error:
-            responses.append(_failed(body, _error_messages(error)))
-            continue
-        if isinstance(checked, TriggerEventResponseDto):
-            responses.append(checked)
-        else:
-            responses.append(None)
-            prepared.append(checked)
-    stored = iter(await batch.store(prepared)) if prepared else iter(())
-    return [response if response is not None else next(stored) for response in responses]
+            checked.append(_failed(body, _error_messages(error)))
+    return checked
+
+
+def to_store(checked: Sequence[Checked]) -> list[PreparedTrigger]:
+    return [item for item in checked if isinstance(item, PreparedTrigger)]
+
+
+def answers(
+    checked: Sequence[Checked], stored: Sequence[TriggerEventResponseDto]
+) -> list[TriggerEventResponseDto]:
+    """The response of each checked trigger, in order: its refusal, or what storing it gave."""
+    results = iter(stored)
+    return [item if isinstance(item, TriggerEventResponseDto) else next(results) for item in checked]
 
 
 async def cancel_transaction(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from herald.auth.dependencies import CurrentEnvironment, Session
+from herald.auth.dependencies import CurrentEnvironment
+from herald.db import Database
 from herald.errors import HeraldError
 from herald.kit.response_headers import add_response_headers
 from herald.ratelimit.service import RateLimiterUnavailable, RateLimitService
@@ -12,7 +13,7 @@ from herald.ratelimit.service import RateLimiterUnavailable, RateLimitService
 RATE_LIMIT_EXCEEDED = "API rate limit exceeded"
 
 
-async def enforce_rate_limit(request: Request, session: Session, scope: CurrentEnvironment) -> None:
+async def enforce_rate_limit(request: Request, scope: CurrentEnvironment) -> None:
     """Take the request's cost from its environment's bucket; 429 when the bucket is short.
 
     Every response of a limited request carries `RateLimit-*`; a refused one adds `Retry-After`.
@@ -20,8 +21,10 @@ async def enforce_rate_limit(request: Request, session: Session, scope: CurrentE
     service: RateLimitService | None = request.app.state.rate_limits
     if service is None:
         return
+    database: Database = request.app.state.database
     try:
-        verdict = await service.check(session, scope, request.method, request.scope["path"])
+        async with database.session(write=False) as session:
+            verdict = await service.check(session, scope, request.method, request.scope["path"])
     except RateLimiterUnavailable:
         raise HeraldError(
             503, "Rate limiting is unavailable; retry shortly", headers={"Retry-After": "1"}

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
+from herald.db import Database
 from herald.kit.ids import is_object_id
 from herald.kit.repository import EnvironmentScopedRepository
+from herald.kit.scope import EnvironmentScope
 from herald.models import Workflow, WorkflowStep
 
 SLUG_ID_MARKER = "_wf_"
@@ -32,6 +47,36 @@ class WorkflowSearch:
     descending: bool = True
     offset: int = 0
     limit: int = 10
+
+
+_WORKFLOW_TABLE = cast(Table, Workflow.__table__)
+_STEP_TABLE = cast(Table, WorkflowStep.__table__)
+_WORKFLOW_BY_IDENTIFIER = select(_WORKFLOW_TABLE).where(
+    _WORKFLOW_TABLE.c.environment_id == bindparam("environment_id"),
+    _WORKFLOW_TABLE.c.organization_id == bindparam("organization_id"),
+    _WORKFLOW_TABLE.c.identifier == bindparam("identifier"),
+)
+_STEPS_OF_WORKFLOW = (
+    select(_STEP_TABLE)
+    .where(_STEP_TABLE.c.workflow_id == bindparam("workflow_id"))
+    .order_by(_STEP_TABLE.c.position)
+)
+
+
+async def find_workflow_definition(
+    database: Database, scope: EnvironmentScope, identifier: str
+) -> Workflow | None:
+    """The workflow and its steps as committed now, read outside any transaction (two indexed
+    lookups, see `Database.point_read`) into objects attached to no session: what a trigger
+    checks and snapshots."""
+    owner = {"environment_id": scope.environment_id, "organization_id": scope.organization_id}
+    found = await database.point_read(_WORKFLOW_BY_IDENTIFIER, {**owner, "identifier": identifier})
+    if not found:
+        return None
+    workflow = Workflow(**found[0]._mapping)
+    steps = await database.point_read(_STEPS_OF_WORKFLOW, {"workflow_id": workflow.id})
+    workflow.steps = [WorkflowStep(**row._mapping) for row in steps]
+    return workflow
 
 
 class WorkflowRepository(EnvironmentScopedRepository[Workflow]):

@@ -1,0 +1,126 @@
+"""Accepting triggers: check them, then store them, with group commit.
+
+The checks (workflow, payload schema) only read. The writes of concurrent requests are
+queued and stored together: one write transaction takes everything queued while the previous
+one ran, so under load a transaction carries many requests' triggers at the cost of one
+(on SQLite, one writer at a time, this is what lets trigger throughput grow with
+concurrency). Each request is answered only after the transaction holding its triggers has
+committed, so an acknowledged trigger is durable, exactly as with a transaction of its own.
+If a shared transaction fails, its requests are stored again one by one, so that one bad
+request gets its own error and the others succeed.
+
+A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
+commit with the work) stores its triggers in that transaction instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.db import Database
+from herald.events.schemas import TriggerEventResponseDto
+from herald.events.service import Checked, PreparedTrigger, TriggerBatch, TriggerChecks, answers, to_store
+from herald.jobs.wakeup import JobWakeUp
+from herald.kit.after_commit import after_commit
+from herald.kit.scope import EnvironmentScope
+from herald.kit.time import utc_now
+
+Check = Callable[[TriggerChecks], Awaitable[list[Checked]]]
+Stored = list[TriggerEventResponseDto]
+
+
+@dataclass
+class _Waiting:
+    scope: EnvironmentScope
+    triggers: list[PreparedTrigger]
+    stored: asyncio.Future[Stored]
+
+
+class TriggerIntake:
+    def __init__(
+        self, database: Database, wakeup: JobWakeUp, fanout_chunk: int, max_requests_per_commit: int = 200
+    ) -> None:
+        self.database = database
+        self.wakeup = wakeup
+        self.fanout_chunk = fanout_chunk
+        self.max_requests_per_commit = max_requests_per_commit
+        self._queue: list[_Waiting] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def accept(self, session: AsyncSession, scope: EnvironmentScope, check: Check) -> Stored:
+        """The answers to one request's triggers, once they are stored (or refused)."""
+        checked = await check(TriggerChecks(self.database, scope))
+        triggers = to_store(checked)
+        if not triggers:
+            return answers(checked, [])
+        if session.in_transaction():
+            stored = await TriggerBatch(session, scope, utc_now(), self.fanout_chunk).store(triggers)
+            after_commit(session, self._wake_worker)
+            return answers(checked, stored)
+        return answers(checked, await self._store_in_group(scope, triggers))
+
+    async def _store_in_group(self, scope: EnvironmentScope, triggers: list[PreparedTrigger]) -> Stored:
+        waiting = _Waiting(scope, triggers, asyncio.get_running_loop().create_future())
+        self._queue.append(waiting)
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_queued())
+        # Shielded: a client that disconnects does not take its triggers out of a commit in flight.
+        return await asyncio.shield(waiting.stored)
+
+    async def _commit_queued(self) -> None:
+        try:
+            while self._queue:
+                group = self._queue[: self.max_requests_per_commit]
+                del self._queue[: self.max_requests_per_commit]
+                await self._commit(group)
+        finally:
+            self._committer = None
+
+    async def _commit(self, group: list[_Waiting]) -> None:
+        try:
+            results = await self._store(group)
+        except Exception as error:
+            if len(group) == 1:
+                _settle(group[0], error)
+                return
+            for waiting in group:
+                await self._commit([waiting])
+            return
+        except BaseException as error:
+            for waiting in group:
+                _settle(waiting, error)
+            raise
+        for waiting, result in zip(group, results, strict=True):
+            _settle(waiting, result)
+        self.wakeup.notify()
+
+    async def _store(self, group: list[_Waiting]) -> list[Stored]:
+        """One transaction for the whole group: one `TriggerBatch.store` per environment."""
+        by_scope: dict[EnvironmentScope, list[_Waiting]] = {}
+        for waiting in group:
+            by_scope.setdefault(waiting.scope, []).append(waiting)
+        results: dict[int, Stored] = {}
+        now = utc_now()
+        async with self.database.session(write=True) as session:
+            for scope, members in by_scope.items():
+                batch = TriggerBatch(session, scope, now, self.fanout_chunk)
+                stored = iter(await batch.store([t for member in members for t in member.triggers]))
+                for member in members:
+                    results[id(member)] = [next(stored) for _ in member.triggers]
+        return [results[id(waiting)] for waiting in group]
+
+    async def _wake_worker(self) -> None:
+        self.wakeup.notify()
+
+
+def _settle(waiting: _Waiting, outcome: Stored | BaseException) -> None:
+    if waiting.stored.done():
+        return
+    if isinstance(outcome, BaseException):
+        waiting.stored.set_exception(outcome)
+    else:
+        waiting.stored.set_result(outcome)
