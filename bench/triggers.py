@@ -79,6 +79,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -161,7 +167,7 @@ async def latencies(settings: Settings, sent: dict[str, float]) -> list[float]:
                 .join(Job, Job.id == Message.job_id)
                 .where(Message.transaction_id.in_(list(sent)))
             )
-            done = {tid: finished for tid, finished in rows}
+            done = {tid: finished for tid, finished in rows if finished is not None}
     finally:
         await database.dispose()
     return [(done[tid].timestamp() - sent[tid]) * 1000 for tid in sent if tid in done]
@@ -274,14 +280,23 @@ def main() -> None:
         idle = rss_mb(herald.pid)
         report(f"idle RSS: {idle:.0f} MB (target < 150 MB)")
 
+        cpu_before = cpu_seconds(baseline.pid)
         base_rps = wrk(baseline_url, "/v1/events/trigger", TRIGGER, {}, args.duration, args.connections)
+        base_cpu_ms = (cpu_seconds(baseline.pid) - cpu_before) * 1000 / (base_rps * args.duration)
         peak = 0.0
+        cpu_before = cpu_seconds(herald.pid)
         single = wrk(url, "/v1/events/trigger", TRIGGER, headers, args.duration, args.connections)
+        single_cpu_ms = (cpu_seconds(herald.pid) - cpu_before) * 1000 / (single * args.duration)
         peak = max(peak, rss_mb(herald.pid))
         report(f"baseline (bare FastAPI, same body validation): {base_rps:,.0f} req/s")
         report(
             f"single triggers accepted: {single:,.0f} /s = {single / base_rps:.0%} of baseline "
             "(target >= 50%)"
+        )
+        report(
+            f"server CPU per request (steadier than req/s on a shared machine): baseline "
+            f"{base_cpu_ms:.3f} ms, Herald {single_cpu_ms:.3f} ms (API and the engine's in-app work) = "
+            f"{base_cpu_ms / single_cpu_ms:.0%} of baseline"
         )
         drain(settings, herald)
         bulk_body = {"events": [TRIGGER] * 100}

@@ -28,6 +28,7 @@ from herald.jobs.wakeup import JobWakeUp
 from herald.kit.after_commit import after_commit
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import utc_now
+from herald.workflows.repository import WorkflowDefinitions
 
 Check = Callable[[TriggerChecks], Awaitable[list[Checked]]]
 Stored = list[TriggerEventResponseDto]
@@ -45,6 +46,7 @@ class TriggerIntake:
         self, database: Database, wakeup: JobWakeUp, fanout_chunk: int, max_requests_per_commit: int = 200
     ) -> None:
         self.database = database
+        self.definitions = WorkflowDefinitions(database)
         self.wakeup = wakeup
         self.fanout_chunk = fanout_chunk
         self.max_requests_per_commit = max_requests_per_commit
@@ -53,7 +55,7 @@ class TriggerIntake:
 
     async def accept(self, session: AsyncSession, scope: EnvironmentScope, check: Check) -> Stored:
         """The answers to one request's triggers, once they are stored (or refused)."""
-        checked = await check(TriggerChecks(self.database, scope))
+        checked = await check(TriggerChecks(self.definitions, scope))
         triggers = to_store(checked)
         if not triggers:
             return answers(checked, [])

@@ -21,7 +21,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.db import Database
 from herald.engine.dispatch import EventRun, fanout_job, start_runs
 from herald.engine.payload_schema import validate_payload
 from herald.engine.repository import NotificationRepository
@@ -45,7 +44,7 @@ from herald.subscribers import service as subscribers
 from herald.subscribers.repository import SubscriberRepository
 from herald.subscribers.schemas import CreateSubscriberRequestDto, SubscriberResponseDto
 from herald.topics.repository import TopicRepository
-from herald.workflows.repository import find_workflow_definition
+from herald.workflows.repository import WorkflowDefinitions
 
 TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
 _ACTOR_FIELDS = (
@@ -103,8 +102,8 @@ def _actor_variables(subscriber: SubscriberResponseDto) -> dict[str, Any]:
 class TriggerChecks:
     """The read-only phase: each workflow is read once per request, as committed now."""
 
-    def __init__(self, database: Database, scope: EnvironmentScope) -> None:
-        self.database = database
+    def __init__(self, definitions: WorkflowDefinitions, scope: EnvironmentScope) -> None:
+        self.definitions = definitions
         self.scope = scope
         self.workflows: dict[str, Workflow | None] = {}
 
@@ -112,9 +111,7 @@ class TriggerChecks:
         """The workflow must exist (422), be active and have steps, and the payload must fit
         the workflow's schema (400)."""
         if request.name not in self.workflows:
-            self.workflows[request.name] = await find_workflow_definition(
-                self.database, self.scope, request.name
-            )
+            self.workflows[request.name] = await self.definitions.find(self.scope, request.name)
         workflow = self.workflows[request.name]
         if workflow is None:
             raise FieldValidationError(

@@ -56,27 +56,53 @@ _WORKFLOW_BY_IDENTIFIER = select(_WORKFLOW_TABLE).where(
     _WORKFLOW_TABLE.c.organization_id == bindparam("organization_id"),
     _WORKFLOW_TABLE.c.identifier == bindparam("identifier"),
 )
+_VERSION_BY_IDENTIFIER = select(_WORKFLOW_TABLE.c.id, _WORKFLOW_TABLE.c.updated_at).where(
+    _WORKFLOW_TABLE.c.environment_id == bindparam("environment_id"),
+    _WORKFLOW_TABLE.c.organization_id == bindparam("organization_id"),
+    _WORKFLOW_TABLE.c.identifier == bindparam("identifier"),
+)
 _STEPS_OF_WORKFLOW = (
     select(_STEP_TABLE)
     .where(_STEP_TABLE.c.workflow_id == bindparam("workflow_id"))
     .order_by(_STEP_TABLE.c.position)
 )
+_MAX_CACHED_DEFINITIONS = 10_000
 
 
-async def find_workflow_definition(
-    database: Database, scope: EnvironmentScope, identifier: str
-) -> Workflow | None:
-    """The workflow and its steps as committed now, read outside any transaction (two indexed
-    lookups, see `Database.point_read`) into objects attached to no session: what a trigger
-    checks and snapshots."""
-    owner = {"environment_id": scope.environment_id, "organization_id": scope.organization_id}
-    found = await database.point_read(_WORKFLOW_BY_IDENTIFIER, {**owner, "identifier": identifier})
-    if not found:
-        return None
-    workflow = Workflow(**found[0]._mapping)
-    steps = await database.point_read(_STEPS_OF_WORKFLOW, {"workflow_id": workflow.id})
-    workflow.steps = [WorkflowStep(**row._mapping) for row in steps]
-    return workflow
+class WorkflowDefinitions:
+    """Workflows as triggers need them (with their steps, attached to no session), read outside
+    any transaction (`Database.point_read`) through a per-process cache. Every use checks the
+    committed row's id and `updatedAt` (every change of a workflow or its steps sets it), so a
+    change or a deletion made by any process is seen at once."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._cache: dict[tuple[str, str], Workflow] = {}
+
+    async def find(self, scope: EnvironmentScope, identifier: str) -> Workflow | None:
+        key = (scope.environment_id, identifier)
+        where = {
+            "environment_id": scope.environment_id,
+            "organization_id": scope.organization_id,
+            "identifier": identifier,
+        }
+        version = await self.database.point_read(_VERSION_BY_IDENTIFIER, where)
+        if not version:
+            self._cache.pop(key, None)
+            return None
+        cached = self._cache.get(key)
+        if cached is not None and (cached.id, cached.updated_at) == tuple(version[0]):
+            return cached
+        found = await self.database.point_read(_WORKFLOW_BY_IDENTIFIER, where)
+        if not found:
+            return None
+        workflow = Workflow(**found[0]._mapping)
+        steps = await self.database.point_read(_STEPS_OF_WORKFLOW, {"workflow_id": workflow.id})
+        workflow.steps = [WorkflowStep(**row._mapping) for row in steps]
+        if len(self._cache) >= _MAX_CACHED_DEFINITIONS:
+            self._cache.clear()
+        self._cache[key] = workflow
+        return workflow
 
 
 class WorkflowRepository(EnvironmentScopedRepository[Workflow]):
