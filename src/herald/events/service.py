@@ -44,7 +44,7 @@ from herald.subscribers import service as subscribers
 from herald.subscribers.repository import SubscriberRepository
 from herald.subscribers.schemas import CreateSubscriberRequestDto, SubscriberResponseDto
 from herald.topics.repository import TopicRepository
-from herald.workflows.repository import WorkflowDefinitions
+from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
 
 TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
 _ACTOR_FIELDS = (
@@ -164,6 +164,10 @@ class TriggerBatch:
         for position, event_id in inserted.items():
             prepared[position].event_id = event_id
         accepted = [item for item in prepared if item.event_id]
+        if accepted:
+            await WorkflowRepository(self.session, self.scope).mark_triggered(
+                {item.workflow.id for item in accepted}, self.now
+            )
         await self._resolve_recipients(accepted)
         runs = [(self._run(item), item.subscriber_pks) for item in accepted]
         await start_runs(self.session, self.scope, runs, self.now)

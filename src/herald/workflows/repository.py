@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import (
@@ -67,6 +68,7 @@ _STEPS_OF_WORKFLOW = (
     .order_by(_STEP_TABLE.c.position)
 )
 _MAX_CACHED_DEFINITIONS = 10_000
+_LAST_TRIGGERED_RESOLUTION = timedelta(seconds=1)
 
 
 class WorkflowDefinitions:
@@ -122,6 +124,21 @@ class WorkflowRepository(EnvironmentScopedRepository[Workflow]):
         )
         workflow: Workflow | None = (await self.session.execute(statement)).scalar_one_or_none()
         return workflow
+
+    async def mark_triggered(self, workflow_ids: Collection[str], now: datetime) -> None:
+        """Set `lastTriggeredAt`, at most once a second per workflow (under load the row is hot),
+        leaving `updatedAt` (the workflow's last change) as it is."""
+        await self.session.execute(
+            self.update()
+            .where(
+                Workflow.id.in_(workflow_ids),
+                or_(
+                    Workflow.last_triggered_at.is_(None),
+                    Workflow.last_triggered_at < now - _LAST_TRIGGERED_RESOLUTION,
+                ),
+            )
+            .values(last_triggered_at=now, updated_at=Workflow.updated_at)
+        )
 
     async def find_by_identifier(self, identifier: str) -> Workflow | None:
         statement = self.select().where(Workflow.identifier == identifier)

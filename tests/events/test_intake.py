@@ -1,0 +1,140 @@
+"""Accepting triggers under concurrency (group commit), and what a trigger reads and marks on
+its workflow."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import text
+
+from herald.db import Database
+from herald.models import Message, Notification
+from tests.engine.helpers import Rows, create_workflow, in_app
+from tests.support import RunningServer, start_server
+
+POISON = "tx-poisoned"
+
+
+async def _fire(server: RunningServer, bodies: list[dict[str, object]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(bodies))
+    async with httpx.AsyncClient(
+        base_url=server.url, headers=server.headers(), limits=limits, timeout=60
+    ) as client:
+        return list(await asyncio.gather(*(client.post("/v1/events/trigger", json=b) for b in bodies)))
+
+
+async def _poison_event_inserts(server: RunningServer) -> None:
+    """A real database fault for one transactionId: its event INSERT aborts."""
+    database = Database(server.settings)
+    try:
+        async with database.session(write=True) as session:
+            if database.is_sqlite:
+                await session.execute(
+                    text(
+                        "CREATE TRIGGER poison BEFORE INSERT ON events "
+                        f"WHEN NEW.transaction_id = '{POISON}' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                    )
+                )
+            else:
+                await session.execute(
+                    text(
+                        "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        f"IF NEW.transaction_id = '{POISON}' THEN RAISE EXCEPTION 'poisoned'; END IF; "
+                        "RETURN NEW; END $$"
+                    )
+                )
+                await session.execute(
+                    text(
+                        "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison()"
+                    )
+                )
+    finally:
+        await database.dispose()
+
+
+def test_concurrent_triggers_are_each_stored_once_and_answered(server: RunningServer) -> None:
+    with server.client() as client:
+        create_workflow(client, "burst", [in_app(body="{{ payload.n }}")])
+    bodies: list[dict[str, object]] = [
+        {"name": "burst", "to": f"s{n % 7}", "payload": {"n": n}, "transactionId": f"burst-{n}"}
+        for n in range(60)
+    ]
+    bodies += [{"name": "burst", "to": "s1", "transactionId": "burst-3"}]  # a reused transactionId
+    bodies += [{"name": "missing", "to": "s1", "transactionId": "burst-missing"}]
+    responses = asyncio.run(_fire(server, bodies))
+
+    statuses = [(r.status_code, r.json().get("data", {}).get("status")) for r in responses]
+    assert statuses[:60] == [(201, "processed")] * 60
+    assert statuses[60] == (201, "error")
+    assert responses[61].status_code == 422
+    rows = Rows(server.settings)
+    for n in range(60):
+        rows.settled(f"burst-{n}")
+    assert len(rows.notifications(Notification.transaction_id.like("burst-%"))) == 60
+    contents = sorted(int(m.content) for m in rows.messages(Message.transaction_id.like("burst-%")))
+    assert contents == list(range(60))
+
+
+def test_a_failed_trigger_write_does_not_fail_the_others_committed_with_it(server: RunningServer) -> None:
+    with server.client() as client:
+        create_workflow(client, "shared", [in_app()])
+    asyncio.run(_poison_event_inserts(server))
+    bodies: list[dict[str, object]] = [
+        {"name": "shared", "to": "a", "transactionId": f"shared-{n}"} for n in range(30)
+    ]
+    bodies.insert(15, {"name": "shared", "to": "a", "transactionId": POISON})
+    responses = asyncio.run(_fire(server, bodies))
+
+    poisoned = responses.pop(15)
+    assert poisoned.status_code == 500
+    assert set(poisoned.json()) >= {"statusCode", "message", "errorId"}
+    assert [r.status_code for r in responses] == [201] * 30
+    rows = Rows(server.settings)
+    for n in range(30):
+        rows.settled(f"shared-{n}")
+    assert len(rows.notifications(Notification.transaction_id.like("shared-%"))) == 30
+    assert rows.notifications(Notification.transaction_id == POISON) == []
+
+
+def test_a_trigger_sees_a_workflow_changed_by_another_process_at_once(server: RunningServer) -> None:
+    other = start_server(server.settings)
+    try:
+        with server.client() as client:
+            workflow = create_workflow(client, "changing", [in_app(body="first")])
+            assert (
+                client.post(
+                    "/v1/events/trigger", json={"name": "changing", "to": "a", "transactionId": "v1"}
+                ).status_code
+                == 201
+            )
+            Rows(server.settings).settled("v1")
+            with other.client() as elsewhere:
+                changed = {"name": "Changing", "workflowId": "changing", "steps": [in_app(body="second")]}
+                assert elsewhere.put(f"/v2/workflows/{workflow['_id']}", json=changed).status_code == 200
+            assert (
+                client.post(
+                    "/v1/events/trigger", json={"name": "changing", "to": "a", "transactionId": "v2"}
+                ).status_code
+                == 201
+            )
+            rows = Rows(server.settings)
+            rows.settled("v2")
+            [message] = rows.messages(Message.transaction_id == "v2")
+            assert message.content == "second"
+            with other.client() as elsewhere:
+                assert elsewhere.delete(f"/v2/workflows/{workflow['_id']}").status_code == 204
+            gone = client.post("/v1/events/trigger", json={"name": "changing", "to": "a"})
+            assert gone.status_code == 422
+    finally:
+        other.stop()
+
+
+def test_a_trigger_sets_last_triggered_at_and_leaves_updated_at(server: RunningServer) -> None:
+    with server.client() as client:
+        workflow = create_workflow(client, "marked", [in_app()])
+        assert workflow.get("lastTriggeredAt") is None
+        assert client.post("/v1/events/trigger", json={"name": "marked", "to": "a"}).status_code == 201
+        after = client.get("/v2/workflows/marked").json()["data"]
+        assert after["lastTriggeredAt"] is not None
+        assert after["updatedAt"] == workflow["updatedAt"]
