@@ -65,15 +65,17 @@ def test_concurrent_triggers_are_each_stored_once_and_answered(server: RunningSe
     responses = asyncio.run(_fire(server, bodies))
 
     statuses = [(r.status_code, r.json().get("data", {}).get("status")) for r in responses]
-    assert statuses[:60] == [(201, "processed")] * 60
-    assert statuses[60] == (201, "error")
+    assert [statuses[n] for n in range(60) if n != 3] == [(201, "processed")] * 59
+    # Two concurrent triggers with one transactionId: whichever is stored first is processed.
+    assert sorted([statuses[3], statuses[60]]) == [(201, "error"), (201, "processed")]
     assert responses[61].status_code == 422
     rows = Rows(server.settings)
     for n in range(60):
         rows.settled(f"burst-{n}")
     assert len(rows.notifications(Notification.transaction_id.like("burst-%"))) == 60
-    contents = sorted(int(m.content) for m in rows.messages(Message.transaction_id.like("burst-%")))
-    assert contents == list(range(60))
+    contents = sorted(m.content for m in rows.messages(Message.transaction_id.like("burst-%")))
+    assert len(contents) == 60
+    assert set(contents) - {"", "3"} == {str(n) for n in range(60) if n != 3}
 
 
 def test_a_failed_trigger_write_does_not_fail_the_others_committed_with_it(server: RunningServer) -> None:
