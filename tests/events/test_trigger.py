@@ -187,3 +187,31 @@ def test_broadcast_reaches_every_subscriber_but_the_actor(server: RunningServer)
 def test_trigger_requires_a_secret_key(server: RunningServer) -> None:
     response = httpx.post(f"{server.url}/v1/events/trigger", json={"name": "x", "to": "a"})
     assert response.status_code == 401
+
+
+def test_a_subscriber_recipient_brings_its_channel_credentials(server: RunningServer) -> None:
+    with server.client() as client:
+        create_workflow(client, "chatty", [in_app()])
+    sdk(server).trigger(
+        trigger_event_request_dto=models.TriggerEventRequestDto(
+            workflow_id="chatty",
+            to=models.SubscriberPayloadDto(
+                subscriber_id="with-slack",
+                first_name="Ada",
+                channels=[
+                    models.SubscriberChannelDto(
+                        provider_id=models.SubscriberChannelDtoProviderID.SLACK,
+                        credentials=models.ChannelCredentialsDto(webhook_url="https://hooks.example/ada"),
+                    )
+                ],
+            ),
+            transaction_id="tx-channels",
+        )
+    )
+    Rows(server.settings).settled("tx-channels")
+    with server.client() as client:
+        subscriber = client.get("/v2/subscribers/with-slack").json()["data"]
+    assert subscriber["firstName"] == "Ada"
+    [channel] = subscriber["channels"]
+    assert channel["providerId"] == "slack"
+    assert channel["credentials"]["webhookUrl"] == "https://hooks.example/ada"

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from herald.kit.schemas import NovuModel
-from herald.subscribers.schemas import CreateSubscriberRequestDto
+from herald.subscribers.schemas import CreateSubscriberRequestDto, UpdateSubscriberChannelRequestDto
 
 MAX_RECIPIENTS = 100
 MAX_BULK_EVENTS = 100
+MAX_CHANNELS = 50
 
 TriggerStatus = Literal[
     "error",
@@ -32,7 +33,10 @@ class TopicPayloadDto(NovuModel):
 
 
 class SubscriberPayloadDto(CreateSubscriberRequestDto):
-    """A subscriber recipient given in full: created, or updated with the fields given."""
+    """A subscriber recipient given in full: created, or updated with the fields given; the
+    credentials in `channels` are set for their providers."""
+
+    channels: list[UpdateSubscriberChannelRequestDto] | None = Field(default=None, max_length=MAX_CHANNELS)
 
 
 SubscriberIdString = Annotated[str, Field(min_length=1, max_length=255)]

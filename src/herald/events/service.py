@@ -190,7 +190,7 @@ class TriggerBatch:
             item.actor = _actor_variables(subscribers.to_response(row)) if row else {"subscriberId": actor}
             item.actor_pk = row.id if row else None
             return
-        upserted, _ = await subscribers.upsert_subscriber(self.session, self.scope, actor, nulls_clear=False)
+        upserted = await self._upsert(actor)
         item.actor, item.actor_pk = _actor_variables(upserted), upserted.id
 
     async def _resolve_recipients(self, items: Sequence[PreparedTrigger]) -> None:
@@ -213,16 +213,25 @@ class TriggerBatch:
                 if isinstance(recipient, str) and recipient in known:
                     item.subscriber_pks.append(known[recipient])
                     continue
-                request = (
+                upserted = await self._upsert(
                     recipient
                     if isinstance(recipient, SubscriberPayloadDto)
-                    else CreateSubscriberRequestDto(subscriber_id=recipient)
-                )
-                upserted, _ = await subscribers.upsert_subscriber(
-                    self.session, self.scope, request, nulls_clear=False
+                    else SubscriberPayloadDto(subscriber_id=recipient)
                 )
                 known[upserted.subscriber_id] = upserted.id
                 item.subscriber_pks.append(upserted.id)
+
+    async def _upsert(self, subscriber: SubscriberPayloadDto) -> SubscriberResponseDto:
+        """Create the subscriber, or update the fields given (absent ones are kept), then set the
+        credentials of its `channels`."""
+        given = subscriber.model_dump(by_alias=True, exclude_unset=True, exclude={"channels"})
+        fields = CreateSubscriberRequestDto.model_validate(given)
+        upserted, _ = await subscribers.upsert_subscriber(self.session, self.scope, fields, nulls_clear=False)
+        for channel in subscriber.channels or ():
+            upserted = await subscribers.update_credentials(
+                self.session, self.scope, upserted.subscriber_id, channel, append=False
+            )
+        return upserted
 
     async def _fanout_jobs(self, item: PreparedTrigger) -> list[NewJob]:
         request = item.request
