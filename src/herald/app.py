@@ -43,7 +43,7 @@ from herald.ratelimit.service import build_rate_limit_service
 from herald.realtime.publisher import NullPublisher
 from herald.realtime.server import InboxSocketServer, SocketPathMiddleware
 from herald.realtime.socket_publisher import SocketPublisher
-from herald.startup import prepare_installation
+from herald.startup import keep_planner_statistics_fresh, prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
 from herald.subscribers.endpoints import v1_router as subscribers_v1_router
 from herald.topics.endpoints import router as topics_router
@@ -92,10 +92,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         sockets.attach(database, box)
         app.state.realtime = SocketPublisher(sockets.server, database)
         app.state.trigger_intake = TriggerIntake(database, app.state.job_wakeup, settings.fanout_chunk_size)
-        cleanup = None
+        maintenance = [
+            asyncio.create_task(
+                keep_planner_statistics_fresh(database, settings.planner_statistics_interval_seconds)
+            )
+        ]
         if isinstance(app.state.idempotency, DatabaseIdempotencyStore):
-            cleanup = asyncio.create_task(
-                run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
+            maintenance.append(
+                asyncio.create_task(
+                    run_idempotency_cleanup(database, settings.idempotency_cleanup_interval_seconds)
+                )
             )
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -104,10 +110,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                     await stack.enter_async_context(engine_running(database, settings, worker))
                 yield
         finally:
-            if cleanup is not None:
-                cleanup.cancel()
+            for task in maintenance:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await cleanup
+                    await task
             if redis is not None:
                 await redis.aclose()
             await database.dispose()

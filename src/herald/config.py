@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     idempotency_cleanup_interval_seconds: float = Field(
         default=600, gt=0, description="How often expired idempotency records are deleted."
     )
+    planner_statistics_interval_seconds: float = Field(
+        default=600, gt=0, description="SQLite: how often the query planner's statistics are refreshed."
+    )
     inbox_token_ttl_seconds: float = Field(
         default=15 * 24 * 3600,
         gt=0,

@@ -40,6 +40,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITE_OPTION = "herald_write"
 _MIGRATION_LOCK_ID = 7_400_112_233
 _TURN_KEY = "herald_sqlite_write_turn"
+_ANALYSIS_ROWS_PER_INDEX = 400
 
 
 class _SqliteWriteTurn:
@@ -151,6 +152,16 @@ class Database:
             return self._sqlite_point_reads.rows(statement, parameters or {})
         async with self.engine.connect() as connection:
             return (await connection.execute(statement, parameters or {})).all()
+
+    async def refresh_planner_statistics(self) -> None:
+        """SQLite plans without statistics until ANALYZE runs (a large activity feed then takes
+        tens of times longer); PostgreSQL's autovacuum keeps its own. `analysis_limit` makes
+        ANALYZE sample a few hundred rows per index, so it holds the write turn for milliseconds."""
+        if not self.is_sqlite:
+            return
+        async with self.session(write=True) as session:
+            await session.execute(text(f"PRAGMA analysis_limit={_ANALYSIS_ROWS_PER_INDEX}"))
+            await session.execute(text("ANALYZE"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
