@@ -5,10 +5,11 @@
 1. In-memory limiter: a direct call vs an empty function; and the whole per-request check
    (category, cached service level, bucket) vs an empty coroutine.
 2. Redis limiter: one `take` (the Lua script) vs a bare PING round trip.
-3. Idempotency on `POST /v1/environments` against a real server: no header vs a fresh key
-   (claim + stored response) vs a replayed key, interleaved in shuffled order per round; the
-   cost of a key is the median of the per-round differences (fresh key - no header), also
-   shown per block of rounds to show how stable it is. Rate limiting is off in that server.
+3. Idempotency on `POST /v1/environments` (heavy) and `POST /v2/subscribers` (one insert)
+   against a real server: no header vs a fresh key (claim + stored response) vs a replayed
+   key, interleaved in shuffled order per round; the cost of a key is the median of the
+   per-round differences (fresh key - no header), also shown per block of rounds to show how
+   stable it is. Rate limiting is off in that server.
 Writes bench/results/ratelimit_idempotency.txt (ratelimit_idempotency.postgresql.txt with
 --database-url). Timings are wall clock on whatever else the machine is doing: compare the
 ratios within one run.
@@ -162,15 +163,27 @@ def secret_key(settings: Settings) -> str:
 VARIANTS = ("no header", "fresh key", "replayed key")
 
 
+# (path, body field): POST /v1/environments is heavy (keys, defaults: ~10-20 ms); POST
+# /v2/subscribers is one insert, so the same absolute cost stands out of less noise.
+TARGETS = (("/v1/environments", "name"), ("/v2/subscribers", "subscriberId"))
+
+
 def bench_idempotency(database_url: str | None, rounds: int, blocks: int) -> None:
-    report("== idempotency on POST /v1/environments (real server, keep-alive client)")
     scratch = _scratch_database(database_url) if database_url else None
+    load_before = os.getloadavg()[0]
     try:
         timings = _run_server_and_time(scratch, rounds)
     finally:
         if database_url and scratch:
             asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{_name(scratch)}" WITH (FORCE)'))
-    _report_idempotency(database_url, timings, blocks)
+    report(
+        f"machine load (1-min average, {os.cpu_count()} CPUs): {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after the runs below"
+    )
+    for path, target_timings in timings.items():
+        report(f"== idempotency on POST {path} (real server, keep-alive client)")
+        _report_idempotency(database_url, target_timings, blocks)
+        report()
 
 
 def _scratch_database(admin_url: str) -> str:
@@ -193,7 +206,7 @@ async def _admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def _run_server_and_time(database_url: str | None, rounds: int) -> dict[str, list[float]]:
+def _run_server_and_time(database_url: str | None, rounds: int) -> dict[str, dict[str, list[float]]]:
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(
             data_dir=Path(data_dir),
@@ -204,20 +217,21 @@ def _run_server_and_time(database_url: str | None, rounds: int) -> dict[str, lis
         )
         server, thread, url = start_server(settings)
         try:
-            return _time_variants(url, secret_key(settings), rounds)
+            key = secret_key(settings)
+            return {path: _time_variants(url, key, path, field, rounds) for path, field in TARGETS}
         finally:
             server.should_exit = True
             thread.join(timeout=15)
 
 
-def _time_variants(url: str, key: str, rounds: int) -> dict[str, list[float]]:
-    """Each round sends the three variants once, in a shuffled order, so that drift (the table of
-    environments grows, other processes come and go) hits them alike; warm-up rounds are dropped."""
+def _time_variants(url: str, key: str, path: str, field: str, rounds: int) -> dict[str, list[float]]:
+    """Each round sends the three variants once, in a shuffled order, so that drift (the table
+    grows, other processes come and go) hits them alike; warm-up rounds are dropped."""
     timings: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     replay_key = uuid.uuid4().hex
     shuffler = random.Random(7)
     with httpx.Client(base_url=url, headers={"Authorization": f"ApiKey {key}"}) as client:
-        client.post("/v1/environments", json={"name": "replayed"}, headers={"Idempotency-Key": replay_key})
+        client.post(path, json={field: "replayed"}, headers={"Idempotency-Key": replay_key})
         for round_ in range(-WARM_UP_ROUNDS, rounds):
             order = list(VARIANTS)
             shuffler.shuffle(order)
@@ -229,7 +243,7 @@ def _time_variants(url: str, key: str, rounds: int) -> dict[str, list[float]]:
                 elif variant == "replayed key":
                     extra, name = {"Idempotency-Key": replay_key}, "replayed"
                 started = time.perf_counter()
-                response = client.post("/v1/environments", json={"name": name}, headers=extra)
+                response = client.post(path, json={field: name}, headers=extra)
                 elapsed = (time.perf_counter() - started) * 1000
                 assert response.status_code == 201, response.text
                 if round_ >= 0:
@@ -281,6 +295,7 @@ def main() -> None:
     asyncio.run(bench_redis(arguments.redis_url))
     report()
     bench_idempotency(arguments.database_url, arguments.rounds, arguments.blocks)
+    lines.pop()
     results = RESULTS.with_suffix(".postgresql.txt") if arguments.database_url else RESULTS
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text("\n".join(lines) + "\n")
