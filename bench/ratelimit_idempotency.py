@@ -5,8 +5,11 @@
 1. In-memory limiter: a direct call vs an empty function; and the whole per-request check
    (category, cached service level, bucket) vs an empty coroutine.
 2. Redis limiter: one `take` (the Lua script) vs a bare PING round trip.
-3. Idempotency on `POST /v1/environments` against a real server: no header vs a fresh key
-   (claim + stored response) vs a replayed key. Rate limiting is off in that server.
+3. Idempotency on `POST /v1/environments` (heavy) and `POST /v2/subscribers` (one insert)
+   against a real server: no header vs a fresh key (claim + stored response) vs a replayed
+   key, interleaved in shuffled order per round; the cost of a key is the median of the
+   per-round differences (fresh key - no header), also shown per block of rounds to show how
+   stable it is. Rate limiting is off in that server.
 Writes bench/results/ratelimit_idempotency.txt (ratelimit_idempotency.postgresql.txt with
 --database-url). Timings are wall clock on whatever else the machine is doing: compare the
 ratios within one run.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import socket
 import statistics
 import tempfile
@@ -30,6 +34,8 @@ from typing import Any
 import httpx
 import uvicorn
 from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from herald.app import create_app
 from herald.config import Settings
@@ -45,6 +51,7 @@ from herald.ratelimit.service import RateLimitService
 
 RESULTS = Path(__file__).parent / "results" / "ratelimit_idempotency.txt"
 MASTER_KEY = "bench-master-key-0123456789abcdef-not-for-production"
+WARM_UP_ROUNDS = 20
 lines: list[str] = []
 
 
@@ -153,8 +160,53 @@ def secret_key(settings: Settings) -> str:
     return asyncio.run(read())
 
 
-def bench_idempotency(database_url: str | None, rounds: int) -> None:
-    report("== idempotency on POST /v1/environments (real server, keep-alive client)")
+VARIANTS = ("no header", "fresh key", "replayed key")
+
+
+# (path, body field): POST /v1/environments is heavy (keys, defaults: ~10-20 ms); POST
+# /v2/subscribers is one insert, so the same absolute cost stands out of less noise.
+TARGETS = (("/v1/environments", "name"), ("/v2/subscribers", "subscriberId"))
+
+
+def bench_idempotency(database_url: str | None, rounds: int, blocks: int) -> None:
+    scratch = _scratch_database(database_url) if database_url else None
+    load_before = os.getloadavg()[0]
+    try:
+        timings = _run_server_and_time(scratch, rounds)
+    finally:
+        if database_url and scratch:
+            asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{_name(scratch)}" WITH (FORCE)'))
+    report(
+        f"machine load (1-min average, {os.cpu_count()} CPUs): {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after the runs below"
+    )
+    for path, target_timings in timings.items():
+        report(f"== idempotency on POST {path} (real server, keep-alive client)")
+        _report_idempotency(database_url, target_timings, blocks)
+        report()
+
+
+def _scratch_database(admin_url: str) -> str:
+    """A database of its own on the given server, dropped afterwards."""
+    name = f"herald_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    return f"{admin_url.rpartition('/')[0]}/{name}"
+
+
+def _name(url: str) -> str:
+    return url.rpartition("/")[2]
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _run_server_and_time(database_url: str | None, rounds: int) -> dict[str, dict[str, list[float]]]:
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(
             data_dir=Path(data_dir),
@@ -165,35 +217,62 @@ def bench_idempotency(database_url: str | None, rounds: int) -> None:
         )
         server, thread, url = start_server(settings)
         try:
-            headers = {"Authorization": f"ApiKey {secret_key(settings)}"}
-            timings: dict[str, list[float]] = {"no header": [], "fresh key": [], "replayed key": []}
-            replay_key = uuid.uuid4().hex
-            with httpx.Client(base_url=url, headers=headers) as client:
-                client.post(
-                    "/v1/environments", json={"name": "replayed"}, headers={"Idempotency-Key": replay_key}
-                )
-                for round_ in range(rounds):
-                    for variant, extra in (
-                        ("no header", {}),
-                        ("fresh key", {"Idempotency-Key": uuid.uuid4().hex}),
-                        ("replayed key", {"Idempotency-Key": replay_key}),
-                    ):
-                        name = "replayed" if variant == "replayed key" else f"{variant[:5]}-{round_}"
-                        started = time.perf_counter()
-                        response = client.post("/v1/environments", json={"name": name}, headers=extra)
-                        timings[variant].append((time.perf_counter() - started) * 1000)
-                        assert response.status_code == 201, response.text
+            key = secret_key(settings)
+            return {path: _time_variants(url, key, path, field, rounds) for path, field in TARGETS}
         finally:
             server.should_exit = True
             thread.join(timeout=15)
+
+
+def _time_variants(url: str, key: str, path: str, field: str, rounds: int) -> dict[str, list[float]]:
+    """Each round sends the three variants once, in a shuffled order, so that drift (the table
+    grows, other processes come and go) hits them alike; warm-up rounds are dropped."""
+    timings: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    replay_key = uuid.uuid4().hex
+    shuffler = random.Random(7)
+    with httpx.Client(base_url=url, headers={"Authorization": f"ApiKey {key}"}) as client:
+        client.post(path, json={field: "replayed"}, headers={"Idempotency-Key": replay_key})
+        for round_ in range(-WARM_UP_ROUNDS, rounds):
+            order = list(VARIANTS)
+            shuffler.shuffle(order)
+            for variant in order:
+                extra = {}
+                name = f"{variant[:5]}-{round_}"
+                if variant == "fresh key":
+                    extra = {"Idempotency-Key": uuid.uuid4().hex}
+                elif variant == "replayed key":
+                    extra, name = {"Idempotency-Key": replay_key}, "replayed"
+                started = time.perf_counter()
+                response = client.post(path, json={field: name}, headers=extra)
+                elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code == 201, response.text
+                if round_ >= 0:
+                    timings[variant].append(elapsed)
+    return timings
+
+
+def _report_idempotency(database_url: str | None, timings: dict[str, list[float]], blocks: int) -> None:
+    rounds = len(timings["no header"])
     base = statistics.median(timings["no header"])
-    report(f"database: {'PostgreSQL' if database_url else 'SQLite (embedded)'}; {rounds} requests each")
+    report(
+        f"database: {'PostgreSQL' if database_url else 'SQLite (embedded)'}; {rounds} rounds, "
+        f"each the 3 variants in shuffled order (+{WARM_UP_ROUNDS} warm-up rounds dropped)"
+    )
     for variant, values in timings.items():
         median = statistics.median(values)
         report(
             f"{variant:<14} median {median:7.3f} ms  mean {statistics.fmean(values):7.3f} ms  "
             f"(+{median - base:6.3f} ms, {median / base:.2f}x no header)"
         )
+    added = [fresh - plain for fresh, plain in zip(timings["fresh key"], timings["no header"], strict=True)]
+    quartiles = statistics.quantiles(added, n=4)
+    report(
+        f"added by a fresh key, paired per round: median {statistics.median(added):+.3f} ms "
+        f"(quartiles {quartiles[0]:+.3f} / {quartiles[2]:+.3f} ms; budget 1 ms)"
+    )
+    size = rounds // blocks
+    per_block = [statistics.median(added[i * size : (i + 1) * size]) for i in range(blocks)]
+    report(f"  the same, per block of {size} rounds: " + "  ".join(f"{value:+.3f}" for value in per_block))
 
 
 def main() -> None:
@@ -201,15 +280,22 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("HERALD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL; default is embedded SQLite.")
-    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="A PostgreSQL server (URL of any database on it): the run creates a scratch database "
+        "there and drops it afterwards. Default: embedded SQLite.",
+    )
+    parser.add_argument("--rounds", type=int, default=900)
+    parser.add_argument("--blocks", type=int, default=6, help="Report the added time per block, too.")
     arguments = parser.parse_args()
     configure_logging("warning")
     asyncio.run(bench_memory())
     report()
     asyncio.run(bench_redis(arguments.redis_url))
     report()
-    bench_idempotency(arguments.database_url, arguments.rounds)
+    bench_idempotency(arguments.database_url, arguments.rounds, arguments.blocks)
+    lines.pop()
     results = RESULTS.with_suffix(".postgresql.txt") if arguments.database_url else RESULTS
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text("\n".join(lines) + "\n")

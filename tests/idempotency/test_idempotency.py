@@ -22,6 +22,7 @@ from herald.idempotency.repository import IdempotencyRepository
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import utc_now
 from herald.models import IdempotencyRecord
+from tests.inbox.fixtures import application_identifier, subscriber_hash
 from tests.probe import calls, probe_server
 from tests.support import REDIS_URL, DatabaseFactory, RunningServer, running
 
@@ -281,3 +282,20 @@ def test_idempotency_can_be_switched_off(database_factory: DatabaseFactory, tmp_
             assert "idempotency-key" not in second.headers
     finally:
         database_factory.drop(settings)
+
+
+def test_a_key_on_a_route_that_takes_none_is_ignored_and_the_work_commits(server: RunningServer) -> None:
+    """The Inbox has no idempotency: a key sent there defers nothing and replays nothing."""
+    body = {
+        "applicationIdentifier": application_identifier(server),
+        "subscriber": {"subscriberId": "alice", "firstName": "Alice"},
+        "subscriberHash": subscriber_hash(server.keys["Development"], "alice"),
+    }
+    headers = {"Idempotency-Key": _key()}
+    responses = [
+        httpx.post(f"{server.url}/v1/inbox/session", json=body, headers=headers, timeout=30) for _ in range(2)
+    ]
+    assert [response.status_code for response in responses] == [201, 201]
+    assert all("idempotency-replay" not in response.headers for response in responses)
+    with server.client() as client:
+        assert client.get("/v2/subscribers/alice").json()["data"]["firstName"] == "Alice"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.auth.service import authenticate
 from herald.db import Database
 from herald.kit.crypto import SecretBox
+from herald.kit.request_transaction import deferred_transaction
 from herald.kit.scope import EnvironmentScope
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -25,9 +26,16 @@ secret_key_header = APIKeyHeader(
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
+    """One transaction per request, committed before the response is sent: when the endpoint
+    returns, or by the middleware that deferred it (`herald.kit.request_transaction`)."""
     database: Database = request.app.state.database
-    async with database.session(write=request.method not in _READ_METHODS) as session:
+    write = request.method not in _READ_METHODS
+    deferred = deferred_transaction(request.scope)
+    if deferred is not None:
+        async with deferred.open(database, write=write) as session:
+            yield session
+        return
+    async with database.session(write=write) as session:
         yield session
 
 

@@ -6,7 +6,8 @@ How the pieces fit (the choice, and why):
   store it claims the key with one INSERT in the request's own session: the claim commits or
   rolls back with the work (see `store.py` for the crash analysis).
 - `IdempotencyMiddleware` (ASGI) buffers the response of a claimed request, stores its exact
-  status, headers and body bytes, then sends it. A middleware is the one place that sees the
+  status, headers and body bytes (with the database store: in that same, deferred, transaction,
+  committed before anything is sent), then sends it. A middleware is the one place that sees the
   final bytes of every outcome: a returned model, a 4xx raised by the endpoint and rendered by
   the error handlers, or a 422 from body validation. A custom APIRoute class would see the
   response before the commit, but routers are built by other modules with the default class,

@@ -8,11 +8,16 @@ so exactly one of any number of concurrent requests gets a row back. On PostgreS
 comes from `SELECT ... WHERE pg_try_advisory_xact_lock(<key hash>)`: a duplicate that arrives
 while the first request's transaction is open inserts nothing instead of waiting for it, and
 answers 409 at once.
+
+The claim and the UPDATE that stores the response on it (in the same transaction, see
+`herald.idempotency.store`) run on every fresh key, so they go straight to the driver
+connection (`herald.kit.driver_statement`): one aiosqlite thread hop each instead of three.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -21,6 +26,7 @@ from sqlalchemy import BigInteger, Table, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.kit.driver_statement import DriverStatement
 from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import IdempotencyRecord
@@ -47,8 +53,8 @@ class IdempotencyRepository(EnvironmentScopedRepository[IdempotencyRecord]):
             "now": now,
             "lock_id": _lock_id(self.scope.environment_id, key),
         }
-        result = await self.session.execute(_claim_statement(self._dialect()), params)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        claimed = await _driver_statement(self.session, "claim").fetch(self.session, params)
+        return bool(claimed)
 
     async def find(self, key: str) -> IdempotencyRecord | None:
         statement = self.select().where(IdempotencyRecord.idempotency_key == key)
@@ -80,6 +86,19 @@ class IdempotencyRepository(EnvironmentScopedRepository[IdempotencyRecord]):
             "expires_at": expires_at,
         }
         await self.session.execute(_record_statement(self._dialect()), params)
+
+    async def record_claimed_response(self, key: str, token: str, response: tuple[int, str, bytes]) -> None:
+        """Store the response on our claim, in the transaction that holds the claim."""
+        status_code, headers, body = response
+        params = {
+            "claimed_environment_id": self.scope.environment_id,
+            "claimed_idempotency_key": key,
+            "claimed_claim_token": token,
+            "new_status_code": status_code,
+            "new_response_headers": headers,
+            "new_response_body": body,
+        }
+        await _driver_statement(self.session, "claimed_response").fetch(self.session, params)
 
     async def release(self, key: str, token: str) -> None:
         statement = self.delete().where(
@@ -145,6 +164,35 @@ def _record_statement(dialect: str) -> Any:
         set_={name: insert.excluded[name] for name in (*_RESPONSE_COLUMNS, "expires_at")},
         where=_TABLE.c.claim_token == bindparam("claim_token", type_=_TABLE.c.claim_token.type),
     )
+
+
+def _claimed_response_statement() -> Any:
+    """An UPDATE of our own claim, which this transaction inserted."""
+    where = (
+        _TABLE.c[name] == bindparam(f"claimed_{name}", type_=_TABLE.c[name].type)
+        for name in ("environment_id", "idempotency_key", "claim_token")
+    )
+    values = {name: bindparam(f"new_{name}", type_=_TABLE.c[name].type) for name in _RESPONSE_COLUMNS}
+    return _TABLE.update().where(*where).values(values).returning(_TABLE.c.id)
+
+
+# The statements of every fresh key, run on the driver connection (`herald.kit.driver_statement`).
+_HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
+    "claim": lambda dialect: _claim_statement(dialect).returning(_TABLE.c.id),
+    "claimed_response": lambda _dialect: _claimed_response_statement(),
+}
+_DRIVER_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
+
+
+def _driver_statement(session: AsyncSession, name: str) -> DriverStatement:
+    """Compiled once per dialect and driver."""
+    dialect = session.get_bind().dialect
+    cache_key = (dialect.name, dialect.driver, name)
+    statement = _DRIVER_STATEMENTS.get(cache_key)
+    if statement is None:
+        statement = DriverStatement(_HOT_STATEMENTS[name](dialect.name), dialect)
+        _DRIVER_STATEMENTS[cache_key] = statement
+    return statement
 
 
 def _lock_id(environment_id: str, key: str) -> int:

@@ -1,13 +1,19 @@
 """Where idempotency records live: the database (default) or Redis.
 
 Database store, and why it is crash-safe: the claim is inserted in the request's own
-transaction (the session of `herald.auth.dependencies.request_session`), so it commits with
-the work or rolls back with it. A crash or a 5xx before the commit leaves no claim behind, and
-a retry runs; a committed claim proves the work committed. The response is then stored on the
-claim right after the commit (the request session is closed before the response is sent, so
-it cannot hold the bytes). Between those two steps a duplicate sees a claim without a response
-and gets 409; if the process died exactly there, the claim stays without a response, and after
-`CLAIM_TIMEOUT_SECONDS` a duplicate gets a 422 saying so rather than running the work twice.
+transaction (the session of `herald.auth.dependencies.request_session`), and the idempotency
+middleware defers that transaction's commit (`herald.kit.request_transaction`) until it holds
+the final response bytes, which it stores on the claim with one UPDATE before committing. The
+claim, the work and the stored response therefore commit together, in the request's one write
+transaction (on SQLite, one write turn): a crash or a 5xx before the commit leaves no claim
+behind and a retry runs; a committed claim always carries its response. Fresh keys cost two
+statements in a transaction that is open anyway, and no transaction of their own.
+
+An endpoint that raises (a 4xx) rolls its transaction back, claim included; its response is
+then stored in a transaction of its own, recreating the claim unless another request took the
+key in between. A record without a response (left by an older Herald that stored responses
+after the commit) answers 409, and after `CLAIM_TIMEOUT_SECONDS` a 422 saying so rather than
+running the work twice.
 
 Redis store: one Lua script sets the key if absent, with an expiry (SET NX semantics, plus the
 fingerprint and claim token in one hash), outside the database transaction. It needs
@@ -65,9 +71,16 @@ LOST = ClaimOutcome("lost")
 
 
 class IdempotencyStore(Protocol):
+    """`complete` and `release` take the claim's still open request transaction when there is
+    one (`in_request_transaction`), and otherwise run on their own."""
+
+    @property
+    def in_request_transaction(self) -> bool: ...
     async def claim(self, session: AsyncSession, claim: Claim) -> ClaimOutcome: ...
-    async def complete(self, claim: Claim, response: StoredResponse) -> None: ...
-    async def release(self, claim: Claim) -> None: ...
+    async def complete(
+        self, claim: Claim, response: StoredResponse, session: AsyncSession | None = None
+    ) -> None: ...
+    async def release(self, claim: Claim, session: AsyncSession | None = None) -> None: ...
 
 
 def _judge(
@@ -93,6 +106,8 @@ def _decode_headers(text: str | bytes) -> list[tuple[bytes, bytes]]:
 
 
 class DatabaseIdempotencyStore:
+    in_request_transaction = True
+
     def __init__(self, database: Database, ttl_seconds: float) -> None:
         self._database = database
         self._ttl = timedelta(seconds=ttl_seconds)
@@ -119,21 +134,27 @@ class DatabaseIdempotencyStore:
             )
         return _judge(claim, record.fingerprint, response, _aware(record.created_at))
 
-    async def complete(self, claim: Claim, response: StoredResponse) -> None:
+    async def complete(
+        self, claim: Claim, response: StoredResponse, session: AsyncSession | None = None
+    ) -> None:
+        stored = (response.status_code, _encode_headers(response.headers), response.body)
+        if session is not None:
+            await IdempotencyRepository(session, claim.scope).record_claimed_response(
+                claim.key, claim.token, stored
+            )
+            return
         now = utc_now()
-        async with self._single_statement() as session:
-            await IdempotencyRepository(session, claim.scope).record_response(
-                claim.key,
-                claim.fingerprint,
-                claim.token,
-                (response.status_code, _encode_headers(response.headers), response.body),
-                now,
-                now + self._ttl,
+        async with self._single_statement() as own_session:
+            await IdempotencyRepository(own_session, claim.scope).record_response(
+                claim.key, claim.fingerprint, claim.token, stored, now, now + self._ttl
             )
 
-    async def release(self, claim: Claim) -> None:
-        async with self._single_statement() as session:
+    async def release(self, claim: Claim, session: AsyncSession | None = None) -> None:
+        if session is not None:
             await IdempotencyRepository(session, claim.scope).release(claim.key, claim.token)
+            return
+        async with self._single_statement() as own_session:
+            await IdempotencyRepository(own_session, claim.scope).release(claim.key, claim.token)
 
     @asynccontextmanager
     async def _single_statement(self) -> AsyncIterator[AsyncSession]:
@@ -173,6 +194,8 @@ return 0
 class RedisIdempotencyStore:
     """One round trip per step; the in-progress claim expires after `CLAIM_TIMEOUT_SECONDS`."""
 
+    in_request_transaction = False
+
     def __init__(self, redis: Redis, ttl_seconds: float) -> None:
         self._claim = redis.register_script(_CLAIM_SCRIPT)
         self._complete = redis.register_script(_COMPLETE_SCRIPT)
@@ -189,7 +212,9 @@ class RedisIdempotencyStore:
         response = StoredResponse(int(status), _decode_headers(headers), body or b"") if status else None
         return _judge(claim, (fingerprint or b"").decode(), response, None)
 
-    async def complete(self, claim: Claim, response: StoredResponse) -> None:
+    async def complete(
+        self, claim: Claim, response: StoredResponse, session: AsyncSession | None = None
+    ) -> None:
         await self._complete(
             keys=[_redis_key(claim)],
             args=[
@@ -202,7 +227,7 @@ class RedisIdempotencyStore:
             ],
         )
 
-    async def release(self, claim: Claim) -> None:
+    async def release(self, claim: Claim, session: AsyncSession | None = None) -> None:
         await self._release(keys=[_redis_key(claim)], args=[claim.token])
 
 
