@@ -40,7 +40,7 @@ from herald.preferences.endpoints import router as preferences_router
 from herald.ratelimit.dependencies import enforce_rate_limit
 from herald.ratelimit.service import build_rate_limit_service
 from herald.realtime.publisher import NullPublisher
-from herald.realtime.server import InboxSocketServer, SocketPathMiddleware
+from herald.realtime.server import InboxSocketServer, SocketsFirstApp
 from herald.realtime.socket_publisher import SocketPublisher
 from herald.startup import prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
@@ -110,7 +110,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                 await redis.aclose()
             await database.dispose()
 
-    app = FastAPI(
+    app = SocketsFirstApp(
+        sockets,
         title="Herald",
         version=__version__,
         description="Self-hostable notification infrastructure that speaks Novu's REST API.",
@@ -136,6 +137,5 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SocketPathMiddleware, sockets=sockets)
     app.add_middleware(InboxCorsMiddleware, origins=settings.inbox_cors_origins)
     return app
