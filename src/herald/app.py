@@ -73,7 +73,7 @@ INBOX_ROUTERS = [inbox_session_router, inbox_router]
 SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> SocketsFirstApp:
     """The API; with `run_worker` (`herald serve`) the delivery engine runs in the same process."""
     settings = settings or Settings()
     sockets = InboxSocketServer(settings)

@@ -23,6 +23,7 @@ from herald.db import Database
 from herald.inbox.service import caller_for_token
 from herald.kit.crypto import SecretBox
 from herald.realtime.lean_engineio import LeanEngineServer
+from herald.realtime.websocket import EngineIoWebSocket, websocket_protocol
 
 SOCKET_PATH = "socket.io"
 REDIS_CHANNEL = "herald-socketio"
@@ -60,6 +61,10 @@ class InboxSocketServer:
             cors_allowed_origins="*" if "*" in origins else origins,
         )
         self.asgi = socketio.ASGIApp(self.server, socketio_path=SOCKET_PATH)
+        # uvicorn's `ws=`: serves @novu/js's websockets without an ASGI call each (see websocket.py)
+        self.websocket_protocol: type[EngineIoWebSocket] = websocket_protocol(
+            self.server.eio, f"/{SOCKET_PATH}/"
+        )
         self._database: Database | None = None
         self._box: SecretBox | None = None
         self.server.on("connect", self._connect)
@@ -108,3 +113,12 @@ class SocketsFirstApp(FastAPI):
             await self.sockets.asgi(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    def uvicorn_websocket_options(self) -> dict[str, Any]:
+        """uvicorn's websocket settings for this app (`herald serve` and the test servers use them)."""
+        return {
+            # Inbox sockets (Engine.IO over websocket) without an ASGI call each: a few KB per idle socket.
+            "ws": self.sockets.websocket_protocol,
+            # Small JSON events: a deflate context per socket would cost more memory than it saves.
+            "ws_per_message_deflate": False,
+        }
