@@ -22,7 +22,6 @@ from herald.config import Settings
 from herald.db import Database
 from herald.inbox.service import caller_for_token
 from herald.kit.crypto import SecretBox
-from herald.realtime.lean_engineio import LeanEngineServer
 from herald.realtime.websocket import EngineIoWebSocket, websocket_protocol
 
 SOCKET_PATH = "socket.io"
@@ -43,19 +42,12 @@ def redis_manager(settings: Settings, *, write_only: bool) -> socketio.AsyncRedi
     )
 
 
-class LeanSocketIOServer(socketio.AsyncServer):  # type: ignore[misc]
-    """socket.io over `LeanEngineServer`: the same protocol, less memory per idle websocket."""
-
-    def _engineio_server_class(self) -> type[LeanEngineServer]:
-        return LeanEngineServer
-
-
 class InboxSocketServer:
     """The socket.io server; `attach` gives it the database and secret box once the app starts."""
 
     def __init__(self, settings: Settings) -> None:
         origins = settings.inbox_cors_origins
-        self.server = LeanSocketIOServer(
+        self.server = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=redis_manager(settings, write_only=False),
             cors_allowed_origins="*" if "*" in origins else origins,
@@ -98,10 +90,10 @@ def _token(environ: dict[str, Any], auth: Any) -> str | None:
 class SocketsFirstApp(FastAPI):
     """The API with the socket server in front of its whole middleware stack.
 
-    `/socket.io/` requests (HTTP long-polling and websockets) go straight to the socket server. An
-    idle Inbox socket lives for hours inside the ASGI call that opened it, and every middleware
-    layer it passed through would stay in memory with it (about 15 KB per socket); none of them
-    has anything to do for the socket server anyway.
+    `/socket.io/` requests that reach the ASGI app (HTTP long-polling, and the websockets
+    `websocket.py` hands over) go straight to the socket server: a socket lives for hours inside
+    the ASGI call that opened it, and every middleware layer it passed through would stay in
+    memory with it; none of them has anything to do for the socket server anyway.
     """
 
     def __init__(self, sockets: InboxSocketServer, **options: Any) -> None:

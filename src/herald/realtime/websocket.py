@@ -1,15 +1,16 @@
 """Engine.IO websockets served straight from uvicorn's connection, without an ASGI call per socket.
 
 Through ASGI, every open websocket is a task awaiting `receive()` at the bottom of a chain of
-coroutine frames (uvicorn's websocket protocol with its queues, events and the parsed
-handshake, the ASGI app, engineio's request handling) for as long as it stays open: about 30 KB
-per idle Inbox socket. This module is a uvicorn websocket protocol (`uvicorn.run(ws=...)`): for
-a new Engine.IO session opened over websocket at the socket.io path (`?EIO=4&transport=websocket`,
-as @novu/js connects) it completes the handshake itself, frames RFC 6455 messages in
-`data_received` and hands Engine.IO packets to python-engineio's server as its own socket object
-(`DirectSocket`), so an idle socket is a protocol object, a socket object and two timers, with
-no task. The socket.io layer above (connect handler, rooms, emits, Redis fan-out) is
-python-socketio's, unchanged.
+coroutine frames for as long as it stays open, and python-engineio adds four more tasks of its
+own (writer, reader, ping, a `wait_for` each) with their timers, beside uvicorn's queue, events
+and parsed handshake: about 50 KB per idle Inbox socket (bench/sockets.py). This module is a
+uvicorn websocket protocol (`uvicorn.run(ws=...)`): for a new Engine.IO session opened over
+websocket at the socket.io path (`?EIO=4&transport=websocket`, as @novu/js connects) it
+completes the handshake itself, frames RFC 6455 messages in `data_received` and hands Engine.IO
+packets to python-engineio's server through its own socket object (`DirectSocket`), so an idle
+socket is a protocol object, a socket object and a ping timer, with no task: about 8 KB.
+Pings, ping timeouts (engineio's service task) and the socket.io layer above (connect handler,
+rooms, emits, Redis fan-out) are python-engineio's and python-socketio's, unchanged.
 
 Anything else (a websocket to another path, a long-polling session upgrading to websocket, a
 request engineio would refuse: bad origin, version or handshake) goes to uvicorn's own
@@ -28,16 +29,15 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs
 
+import engineio
 from engineio import exceptions, packet
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from herald.realtime.lean_engineio import LeanEngineServer
-
 _ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _TEXT, _BINARY, _CLOSE, _PING, _PONG, _CONTINUATION = 0x1, 0x2, 0x8, 0x9, 0xA, 0x0
-_CLOSE_NORMAL, _CLOSE_GOING_AWAY, _CLOSE_PROTOCOL_ERROR = 1000, 1001, 1002
+_CLOSE_NORMAL, _CLOSE_PROTOCOL_ERROR = 1000, 1002
 _CLOSE_INVALID_DATA, _CLOSE_TOO_BIG, _CLOSE_RESTART = 1007, 1009, 1012
 _CLOSE_WAIT_SECONDS = 5.0
 _MAX_WRITE_BUFFER = 8 * 1024 * 1024  # a client that reads nothing is dropped past this backlog
@@ -68,7 +68,7 @@ class DirectSocket:
         "upgrading",
     )
 
-    def __init__(self, server: LeanEngineServer, sid: str, connection: EngineIoWebSocket) -> None:
+    def __init__(self, server: engineio.AsyncServer, sid: str, connection: EngineIoWebSocket) -> None:
         self.server = server
         self.sid = sid
         self.session: dict[str, Any] = {}
@@ -151,7 +151,7 @@ class DirectSocket:
 class EngineIoWebSocket(asyncio.Protocol):
     """uvicorn's websocket protocol for Herald; `websocket_protocol` binds it to an engine."""
 
-    engine: ClassVar[LeanEngineServer]
+    engine: ClassVar[engineio.AsyncServer]
     path: ClassVar[str]
 
     def __init__(
@@ -348,6 +348,8 @@ class EngineIoWebSocket(asyncio.Protocol):
 
     def _frame(self, final: bool, opcode: int, payload: bytes) -> bool:
         """Handle one frame; False once the connection is failing or closing."""
+        if self._closing and opcode != _CLOSE:
+            return True  # after our close frame, only the client's close frame matters
         if opcode >= _CLOSE:
             if not final or len(payload) > 125:
                 self._fail(_CLOSE_PROTOCOL_ERROR)
@@ -417,7 +419,7 @@ class EngineIoWebSocket(asyncio.Protocol):
         self._transport.write(header + payload)
 
 
-def websocket_protocol(engine: LeanEngineServer, path: str) -> type[EngineIoWebSocket]:
+def websocket_protocol(engine: engineio.AsyncServer, path: str) -> type[EngineIoWebSocket]:
     """The uvicorn websocket protocol (`ws=`) serving `engine`'s websockets at `path` ("/socket.io/")."""
     return type("HeraldEngineIoWebSocket", (EngineIoWebSocket,), {"engine": engine, "path": path})
 
