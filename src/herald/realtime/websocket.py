@@ -236,8 +236,10 @@ class EngineIoWebSocket(asyncio.Protocol):
         """Start the closing handshake; the connection ends on the client's answer or a timeout."""
         if self._closing or self._transport is None:
             return
-        self._send_frame(_CLOSE, struct.pack("!H", code))
         self._closing = True
+        if self._transport.is_closing():  # already gone: nothing to say to it
+            return
+        self._send_frame(_CLOSE, struct.pack("!H", code))
         self._close_timer = asyncio.get_running_loop().call_later(_CLOSE_WAIT_SECONDS, self._transport.close)
 
     # handshake
@@ -408,7 +410,8 @@ class EngineIoWebSocket(asyncio.Protocol):
             self._transport.close()
 
     def _send_frame(self, opcode: int, payload: bytes) -> None:
-        assert self._transport is not None
+        if self._transport is None or self._transport.is_closing():
+            return  # uvloop refuses writes to a closed transport
         length = len(payload)
         if length < 126:
             header = struct.pack("!BB", 0x80 | opcode, length)
