@@ -167,7 +167,13 @@ def start_server(settings: Settings) -> RunningServer:
     app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        **app.uvicorn_websocket_options(),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"herald-{port}", daemon=True)

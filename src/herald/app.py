@@ -41,7 +41,7 @@ from herald.preferences.endpoints import router as preferences_router
 from herald.ratelimit.dependencies import enforce_rate_limit
 from herald.ratelimit.service import build_rate_limit_service
 from herald.realtime.publisher import NullPublisher
-from herald.realtime.server import InboxSocketServer, SocketPathMiddleware
+from herald.realtime.server import InboxSocketServer, SocketsFirstApp
 from herald.realtime.socket_publisher import SocketPublisher
 from herald.startup import keep_planner_statistics_fresh, prepare_installation
 from herald.subscribers.endpoints import router as subscribers_router
@@ -74,7 +74,7 @@ INBOX_ROUTERS = [inbox_session_router, inbox_router]
 SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> SocketsFirstApp:
     """The API; with `run_worker` (`herald serve`) the delivery engine runs in the same process."""
     settings = settings or Settings()
     sockets = InboxSocketServer(settings)
@@ -118,7 +118,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                 await redis.aclose()
             await database.dispose()
 
-    app = FastAPI(
+    app = SocketsFirstApp(
+        sockets,
         title="Herald",
         version=__version__,
         description="Self-hostable notification infrastructure that speaks Novu's REST API.",
@@ -144,6 +145,5 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SocketPathMiddleware, sockets=sockets)
     app.add_middleware(InboxCorsMiddleware, origins=settings.inbox_cors_origins)
     return app

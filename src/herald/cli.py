@@ -76,16 +76,16 @@ def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     _fail_on_master_key_problem(lambda: load_master_key(settings))
+    app = create_app(settings, run_worker=run_worker)
     uvicorn.run(
-        create_app(settings, run_worker=run_worker),
+        app,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
         server_header=False,
         proxy_headers=False,
-        # Inbox sockets carry small JSON events; a deflate context per socket costs more memory than it saves.
-        ws_per_message_deflate=False,
+        **app.uvicorn_websocket_options(),
     )
 
 

@@ -14,13 +14,15 @@ from urllib.parse import parse_qs
 
 import socketio
 import structlog
+from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from herald.config import Settings
 from herald.db import Database
 from herald.inbox.service import caller_for_token
 from herald.kit.crypto import SecretBox
+from herald.realtime.websocket import EngineIoWebSocket, websocket_protocol
 
 SOCKET_PATH = "socket.io"
 REDIS_CHANNEL = "herald-socketio"
@@ -51,6 +53,10 @@ class InboxSocketServer:
             cors_allowed_origins="*" if "*" in origins else origins,
         )
         self.asgi = socketio.ASGIApp(self.server, socketio_path=SOCKET_PATH)
+        # uvicorn's `ws=`: serves @novu/js's websockets without an ASGI call each (see websocket.py)
+        self.websocket_protocol: type[EngineIoWebSocket] = websocket_protocol(
+            self.server.eio, f"/{SOCKET_PATH}/"
+        )
         self._database: Database | None = None
         self._box: SecretBox | None = None
         self.server.on("connect", self._connect)
@@ -81,15 +87,30 @@ def _token(environ: dict[str, Any], auth: Any) -> str | None:
     return values[0] if values and values[0] else None
 
 
-class SocketPathMiddleware:
-    """Hands `/socket.io/` requests (HTTP long-polling and websockets) to the socket server."""
+class SocketsFirstApp(FastAPI):
+    """The API with the socket server in front of its whole middleware stack.
 
-    def __init__(self, app: ASGIApp, sockets: InboxSocketServer) -> None:
-        self.app = app
+    `/socket.io/` requests that reach the ASGI app (HTTP long-polling, and the websockets
+    `websocket.py` hands over) go straight to the socket server: a socket lives for hours inside
+    the ASGI call that opened it, and every middleware layer it passed through would stay in
+    memory with it; none of them has anything to do for the socket server anyway.
+    """
+
+    def __init__(self, sockets: InboxSocketServer, **options: Any) -> None:
+        super().__init__(**options)
         self.sockets = sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("path", "").startswith(f"/{SOCKET_PATH}/"):
             await self.sockets.asgi(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
+
+    def uvicorn_websocket_options(self) -> dict[str, Any]:
+        """uvicorn's websocket settings for this app (`herald serve` and the test servers use them)."""
+        return {
+            # Inbox sockets (Engine.IO over websocket) without an ASGI call each: a few KB per idle socket.
+            "ws": self.sockets.websocket_protocol,
+            # Small JSON events: a deflate context per socket would cost more memory than it saves.
+            "ws_per_message_deflate": False,
+        }
