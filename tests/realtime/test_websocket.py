@@ -1,4 +1,4 @@
-"""Herald's own websocket protocol for Engine.IO (herald.realtime.websocket), against real clients."""
+"""Herald's own websocket protocol for Engine.IO (herald.realtime.websocket package), against real clients."""
 
 from __future__ import annotations
 

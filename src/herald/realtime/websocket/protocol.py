@@ -1,21 +1,4 @@
-"""Engine.IO websockets served straight from uvicorn's connection, without an ASGI call per socket.
-
-Through ASGI, every open websocket is a task awaiting `receive()` at the bottom of a chain of
-coroutine frames for as long as it stays open, and python-engineio adds four more tasks of its
-own (writer, reader, ping, a `wait_for` each) with their timers, beside uvicorn's queue, events
-and parsed handshake: about 50 KB per idle Inbox socket (bench/sockets.py). This module is a
-uvicorn websocket protocol (`uvicorn.run(ws=...)`): for a new Engine.IO session opened over
-websocket at the socket.io path (`?EIO=4&transport=websocket`, as @novu/js connects) it
-completes the handshake itself, frames RFC 6455 messages in `data_received` and hands Engine.IO
-packets to python-engineio's server through its own socket object (`DirectSocket`), so an idle
-socket is a protocol object, a socket object and a ping timer, with no task: about 8 KB.
-Pings, ping timeouts (engineio's service task) and the socket.io layer above (connect handler,
-rooms, emits, Redis fan-out) are python-engineio's and python-socketio's, unchanged.
-
-Anything else (a websocket to another path, a long-polling session upgrading to websocket, a
-request engineio would refuse: bad origin, version or handshake) goes to uvicorn's own
-websocket protocol and the ASGI app, exactly as before.
-"""
+"""uvicorn's websocket protocol for Herald: Engine.IO websockets served without an ASGI call, framed here."""
 
 from __future__ import annotations
 
@@ -23,129 +6,36 @@ import asyncio
 import base64
 import hashlib
 import struct
-import sys
-import time
-from collections.abc import Coroutine
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs
 
 import engineio
-from engineio import exceptions, packet
+from engineio import packet
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-_ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_TEXT, _BINARY, _CLOSE, _PING, _PONG, _CONTINUATION = 0x1, 0x2, 0x8, 0x9, 0xA, 0x0
-_CLOSE_NORMAL, _CLOSE_PROTOCOL_ERROR = 1000, 1002
-_CLOSE_INVALID_DATA, _CLOSE_TOO_BIG, _CLOSE_RESTART = 1007, 1009, 1012
+from herald.realtime.websocket.engineio_socket import DirectSocket, spawn
+from herald.realtime.websocket.frames import (
+    ACCEPT_GUID,
+    BINARY,
+    CLOSE,
+    CLOSE_INVALID_DATA,
+    CLOSE_NORMAL,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_RESTART,
+    CLOSE_TOO_BIG,
+    CONTINUATION,
+    PING,
+    PONG,
+    TEXT,
+    parse_request,
+    unmask,
+    wsgi_environ,
+)
+
 _CLOSE_WAIT_SECONDS = 5.0
 _MAX_WRITE_BUFFER = 8 * 1024 * 1024  # a client that reads nothing is dropped past this backlog
-
-_background: set[asyncio.Task[Any]] = set()
-
-
-def _spawn(work: Coroutine[Any, Any, Any]) -> None:
-    task = asyncio.get_running_loop().create_task(work)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-class DirectSocket:
-    """One Engine.IO session on one websocket, as engineio's server and socket.io use a socket."""
-
-    __slots__ = (
-        "_connection",
-        "_ping_timer",
-        "closed",
-        "closing",
-        "connected",
-        "last_ping",
-        "server",
-        "session",
-        "sid",
-        "upgraded",
-        "upgrading",
-    )
-
-    def __init__(self, server: engineio.AsyncServer, sid: str, connection: EngineIoWebSocket) -> None:
-        self.server = server
-        self.sid = sid
-        self.session: dict[str, Any] = {}
-        self.last_ping: float | None = None
-        self.connected = True
-        self.upgraded = True
-        self.upgrading = False
-        self.closing = False
-        self.closed = False
-        self._connection = connection
-        self._ping_timer: asyncio.TimerHandle | None = None
-
-    async def send(self, pkt: packet.Packet) -> None:
-        if await self.check_ping_timeout():
-            self._connection.send_message(pkt.encode())
-
-    async def check_ping_timeout(self) -> bool:
-        """engineio's: a pong later than `ping_timeout` closes the socket (its service task asks)."""
-        if self.closed:
-            raise exceptions.SocketIsClosedError()
-        if self.last_ping and time.time() - self.last_ping > self.server.ping_timeout:
-            await self.close(wait=False, abort=False, reason=self.server.reason.PING_TIMEOUT)
-            return False
-        return True
-
-    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
-        if self.closed or self.closing:
-            return
-        self.closing = True
-        self._stop_pinging()
-        await self.server._trigger_event(
-            "disconnect", self.sid, reason or self.server.reason.SERVER_DISCONNECT, run_async=False
-        )
-        if not abort:
-            self._connection.send_message(packet.Packet(packet.CLOSE).encode())
-        self.closed = True
-        self.server.sockets.pop(self.sid, None)
-        self._connection.close(_CLOSE_NORMAL)
-
-    def schedule_ping(self) -> None:
-        self.last_ping = None
-        self._ping_timer = asyncio.get_running_loop().call_later(self.server.ping_interval, self._ping_due)
-
-    def receive(self, data: str | bytes) -> None:
-        if len(data) > self.server.max_http_buffer_size:
-            self._connection.close(_CLOSE_TOO_BIG)
-            return
-        try:
-            pkt = packet.Packet(encoded_packet=data)
-        except Exception:  # not an Engine.IO packet: engineio ignores it too
-            return
-        if pkt.packet_type == packet.PONG:
-            self.schedule_ping()
-        elif pkt.packet_type == packet.MESSAGE:
-            # engineio runs each message handler as its own task (async_handlers)
-            _spawn(self.server._trigger_event("message", self.sid, pkt.data, run_async=False))
-        elif pkt.packet_type == packet.UPGRADE:
-            self._connection.send_message(packet.Packet(packet.NOOP).encode())
-        elif pkt.packet_type == packet.CLOSE:
-            _spawn(self.close(wait=False, abort=True, reason=self.server.reason.CLIENT_DISCONNECT))
-
-    def transport_lost(self) -> None:
-        self._stop_pinging()
-        if not self.closed and not self.closing:
-            _spawn(self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE))
-
-    def _ping_due(self) -> None:
-        self._ping_timer = None
-        if self.closing or self.closed:
-            return
-        self.last_ping = time.time()
-        self._connection.send_message(packet.Packet(packet.PING).encode())
-
-    def _stop_pinging(self) -> None:
-        if self._ping_timer is not None:
-            self._ping_timer.cancel()
-            self._ping_timer = None
 
 
 class EngineIoWebSocket(asyncio.Protocol):
@@ -218,7 +108,7 @@ class EngineIoWebSocket(asyncio.Protocol):
         if self._delegate is not None:
             self._delegate.shutdown()  # type: ignore[attr-defined]
         else:
-            self.close(_CLOSE_RESTART)
+            self.close(CLOSE_RESTART)
 
     # what the socket calls
 
@@ -226,9 +116,9 @@ class EngineIoWebSocket(asyncio.Protocol):
         if self._closing or self._transport is None:
             return
         if isinstance(encoded, str):
-            self._send_frame(_TEXT, encoded.encode("utf-8"))
+            self._send_frame(TEXT, encoded.encode("utf-8"))
         else:
-            self._send_frame(_BINARY, encoded)
+            self._send_frame(BINARY, encoded)
         if self._transport.get_write_buffer_size() > _MAX_WRITE_BUFFER:
             self._transport.abort()
 
@@ -239,13 +129,13 @@ class EngineIoWebSocket(asyncio.Protocol):
         self._closing = True
         if self._transport.is_closing():  # already gone: nothing to say to it
             return
-        self._send_frame(_CLOSE, struct.pack("!H", code))
+        self._send_frame(CLOSE, struct.pack("!H", code))
         self._close_timer = asyncio.get_running_loop().call_later(_CLOSE_WAIT_SECONDS, self._transport.close)
 
     # handshake
 
     def _handshake(self, request: bytes) -> None:
-        target, headers = _parse_request(request)
+        target, headers = parse_request(request)
         path, _, query_string = target.partition("?")
         query = parse_qs(query_string)
         fresh_engineio_websocket = (
@@ -256,11 +146,11 @@ class EngineIoWebSocket(asyncio.Protocol):
             and headers.get("sec-websocket-version") == "13"
             and bool(headers.get("sec-websocket-key"))
         )
-        environ = _environ(path, query_string, headers) if fresh_engineio_websocket else None
+        environ = wsgi_environ(path, query_string, headers) if fresh_engineio_websocket else None
         if environ is None or not self._origin_allowed(environ):
             self._hand_over(request)
             return
-        _spawn(self._open(environ, headers["sec-websocket-key"]))
+        spawn(self._open(environ, headers["sec-websocket-key"]))
 
     def _origin_allowed(self, environ: dict[str, Any]) -> bool:
         origin = environ.get("HTTP_ORIGIN")
@@ -300,7 +190,7 @@ class EngineIoWebSocket(asyncio.Protocol):
         if transport is None or transport.is_closing():
             socket.transport_lost()
             return
-        accept = base64.b64encode(hashlib.sha1(key.encode("ascii") + _ACCEPT_GUID).digest())
+        accept = base64.b64encode(hashlib.sha1(key.encode("ascii") + ACCEPT_GUID).digest())
         transport.write(
             b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
             b"sec-websocket-accept: " + accept + b"\r\n\r\n"
@@ -325,7 +215,7 @@ class EngineIoWebSocket(asyncio.Protocol):
             first, second = buffer[0], buffer[1]
             final, opcode, length, start = first & 0x80, first & 0x0F, second & 0x7F, 2
             if first & 0x70 or not second & 0x80:
-                self._fail(_CLOSE_PROTOCOL_ERROR)
+                self._fail(CLOSE_PROTOCOL_ERROR)
                 return
             if length == 126:
                 if len(buffer) < 4:
@@ -336,12 +226,12 @@ class EngineIoWebSocket(asyncio.Protocol):
                     return
                 length, start = struct.unpack_from("!Q", buffer, 2)[0], 10
             if length > self.engine.max_http_buffer_size:
-                self._fail(_CLOSE_TOO_BIG)
+                self._fail(CLOSE_TOO_BIG)
                 return
             end = start + 4 + length
             if len(buffer) < end:
                 return
-            payload = _unmask(bytes(buffer[start + 4 : end]), bytes(buffer[start : start + 4]))
+            payload = unmask(bytes(buffer[start + 4 : end]), bytes(buffer[start : start + 4]))
             del buffer[:end]
             if not self._frame(bool(final), opcode, payload):
                 return
@@ -350,33 +240,33 @@ class EngineIoWebSocket(asyncio.Protocol):
 
     def _frame(self, final: bool, opcode: int, payload: bytes) -> bool:
         """Handle one frame; False once the connection is failing or closing."""
-        if self._closing and opcode != _CLOSE:
+        if self._closing and opcode != CLOSE:
             return True  # after our close frame, only the client's close frame matters
-        if opcode >= _CLOSE:
+        if opcode >= CLOSE:
             if not final or len(payload) > 125:
-                self._fail(_CLOSE_PROTOCOL_ERROR)
+                self._fail(CLOSE_PROTOCOL_ERROR)
                 return False
-            if opcode == _CLOSE:
+            if opcode == CLOSE:
                 self._closed_by_client(payload)
                 return False
-            if opcode == _PING:
-                self._send_frame(_PONG, payload)
+            if opcode == PING:
+                self._send_frame(PONG, payload)
             return True
-        if opcode == _CONTINUATION:
+        if opcode == CONTINUATION:
             if self._fragments is None:
-                self._fail(_CLOSE_PROTOCOL_ERROR)
+                self._fail(CLOSE_PROTOCOL_ERROR)
                 return False
             message_opcode, parts = self._fragments
             parts += payload
             if len(parts) > self.engine.max_http_buffer_size:
-                self._fail(_CLOSE_TOO_BIG)
+                self._fail(CLOSE_TOO_BIG)
                 return False
             if not final:
                 return True
             self._fragments = None
             return self._message(message_opcode, bytes(parts))
-        if opcode not in (_TEXT, _BINARY) or self._fragments is not None:
-            self._fail(_CLOSE_PROTOCOL_ERROR)
+        if opcode not in (TEXT, BINARY) or self._fragments is not None:
+            self._fail(CLOSE_PROTOCOL_ERROR)
             return False
         if not final:
             self._fragments = (opcode, bytearray(payload))
@@ -385,21 +275,21 @@ class EngineIoWebSocket(asyncio.Protocol):
 
     def _message(self, opcode: int, payload: bytes) -> bool:
         assert self._socket is not None
-        if opcode == _BINARY:
+        if opcode == BINARY:
             self._socket.receive(payload)
             return not self._closing
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
-            self._fail(_CLOSE_INVALID_DATA)
+            self._fail(CLOSE_INVALID_DATA)
             return False
         self._socket.receive(text)
         return not self._closing
 
     def _closed_by_client(self, payload: bytes) -> None:
         if not self._closing:
-            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else _CLOSE_NORMAL
-            self._send_frame(_CLOSE, struct.pack("!H", code if code != 1005 else _CLOSE_NORMAL))
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else CLOSE_NORMAL
+            self._send_frame(CLOSE, struct.pack("!H", code if code != 1005 else CLOSE_NORMAL))
             self._closing = True
         if self._transport is not None:
             self._transport.close()
@@ -425,52 +315,3 @@ class EngineIoWebSocket(asyncio.Protocol):
 def websocket_protocol(engine: engineio.AsyncServer, path: str) -> type[EngineIoWebSocket]:
     """The uvicorn websocket protocol (`ws=`) serving `engine`'s websockets at `path` ("/socket.io/")."""
     return type("HeraldEngineIoWebSocket", (EngineIoWebSocket,), {"engine": engine, "path": path})
-
-
-def _parse_request(request: bytes) -> tuple[str, dict[str, str]]:
-    """Target and headers (names lowercased, repeats joined) of the upgrade request uvicorn re-serialized."""
-    head = request.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-    request_line, *lines = head.split("\r\n")
-    parts = request_line.split(" ")
-    target = parts[1] if len(parts) == 3 else ""
-    headers: dict[str, str] = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        name, value = name.strip().lower(), value.strip()
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    return target, headers
-
-
-def _environ(path: str, query_string: str, headers: dict[str, str]) -> dict[str, Any]:
-    """The WSGI-style environ engineio's ASGI driver builds, which socket.io's connect handler receives."""
-    environ: dict[str, Any] = {
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.async": True,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "SERVER_SOFTWARE": "asgi",
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": query_string,
-        "RAW_URI": f"{path}?{query_string}" if query_string else path,
-        "SCRIPT_NAME": "",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "REMOTE_PORT": "0",
-        "SERVER_NAME": "asgi",
-        "SERVER_PORT": "0",
-    }
-    for name, value in headers.items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    environ["wsgi.url_scheme"] = environ.get("HTTP_X_FORWARDED_PROTO", "http")
-    return environ
-
-
-def _unmask(payload: bytes, mask: bytes) -> bytes:
-    length = len(payload)
-    if not length:
-        return b""
-    key = (mask * (length // 4 + 1))[:length]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(length, "little")
