@@ -68,7 +68,15 @@ class Settings(BaseSettings):
         description='Origins allowed to call /v1/inbox/* from a browser, as a JSON list; ["*"] is any.',
     )
 
-    worker_concurrency: int = Field(default=8, ge=1, le=256, description="Jobs one worker runs at once.")
+    worker_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Leased batches (and single-job runs) one worker runs at once."
+    )
+    worker_batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=5_000,
+        description="Jobs leased at a time; in-app steps among them run together in one transaction.",
+    )
     worker_lease_seconds: float = Field(
         default=60, gt=0, description="How long a leased job stays a worker's before another may take it."
     )

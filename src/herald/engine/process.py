@@ -37,8 +37,10 @@ def build_worker(
             concurrency=settings.worker_concurrency,
             lease=timedelta(seconds=settings.worker_lease_seconds),
             idle_poll_seconds=settings.worker_poll_seconds,
+            batch_size=settings.worker_batch_size,
         ),
         on_failure=runner.record_failure,
+        batch_handlers=runner.batch_handlers(),
     )
 
 

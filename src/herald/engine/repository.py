@@ -8,13 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
-from herald.models import ExecutionDetail, Message, Notification, Subscriber, TopicSubscription
+from herald.models import (
+    GLOBAL_PREFERENCE,
+    Event,
+    ExecutionDetail,
+    Message,
+    Notification,
+    Subscriber,
+    SubscriberPreference,
+    TopicSubscription,
+)
 
 
 class NotificationStatus:
@@ -71,6 +80,21 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
         row = (await self.session.execute(statement)).first()
         return NotificationState(row[0], row[1], row[2]) if row else None
 
+    async def states(self, notification_ids: Sequence[str]) -> dict[str, NotificationState]:
+        statement = self.select(Notification.id, Notification.status, Notification.subscriber_id).where(
+            Notification.id.in_(notification_ids)
+        )
+        rows = await self.session.execute(statement)
+        return {row[0]: NotificationState(row[0], row[1], row[2]) for row in rows}
+
+    async def settle_many(self, notification_ids: Sequence[str], status: str, now: datetime) -> None:
+        """`settle` for many notifications in one statement."""
+        await self.session.execute(
+            self.update()
+            .where(Notification.id.in_(notification_ids), Notification.status == NotificationStatus.PENDING)
+            .values(status=status, updated_at=now)
+        )
+
     async def settle(self, notification_id: str, status: str, now: datetime) -> None:
         """Move a pending notification to its final status (a settled one keeps its own)."""
         await self.session.execute(
@@ -109,12 +133,105 @@ class MessageRepository(EnvironmentScopedRepository[Message]):
         inserted = (await self.session.execute(statement, row)).first()
         return inserted[0] if inserted else None
 
+    async def insert_many_once(self, rows: Sequence[dict[str, Any]], now: datetime) -> set[str]:
+        """`insert_once` for many messages (each row with its own `id`) in one statement;
+        returns the job ids whose message was stored (the others existed)."""
+        if not rows:
+            return set()
+        complete = [{**row, **self._owned(now)} for row in rows]
+        statement = _insert_ignoring(self.session, Message, "job_id").returning(Message.__table__.c.job_id)
+        return {row[0] for row in await self.session.execute(statement, complete)}
+
+    def _owned(self, now: datetime) -> dict[str, Any]:
+        return {
+            "environment_id": self.scope.environment_id,
+            "organization_id": self.scope.organization_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+
 
 class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
     model = ExecutionDetail
 
     def record(self, **values: Any) -> None:
         self.add(ExecutionDetail(**values))
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Log lines in one statement (each row: notification_id, job_id, step_id, channel,
+        provider_id, status, detail, raw)."""
+        if not rows:
+            return
+        owned = {
+            "environment_id": self.scope.environment_id,
+            "organization_id": self.scope.organization_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        complete = [{"id": new_id(), **row, **owned} for row in rows]
+        await self.session.execute(insert(ExecutionDetail), complete)
+
+
+class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
+    """The stored workflow snapshots of events, many at once."""
+
+    model = Event
+
+    async def rows(self, event_ids: Sequence[str]) -> Sequence[Any]:
+        statement = self.select(
+            Event.id,
+            Event.transaction_id,
+            Event.workflow,
+            Event.payload,
+            Event.actor,
+            Event.tenant,
+            Event.context,
+        ).where(Event.id.in_(event_ids))
+        rows: Sequence[Any] = (await self.session.execute(statement)).all()
+        return rows
+
+
+class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
+    """What a batch of step jobs reads about its subscribers, in one query each."""
+
+    model = Subscriber
+
+    async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, Any]:
+        """The rows (with the columns of the Liquid `subscriber`) by internal id."""
+        statement = self.select(
+            Subscriber.id,
+            Subscriber.subscriber_id,
+            Subscriber.first_name,
+            Subscriber.last_name,
+            Subscriber.email,
+            Subscriber.phone,
+            Subscriber.avatar,
+            Subscriber.locale,
+            Subscriber.timezone,
+            Subscriber.data,
+            Subscriber.channels,
+            Subscriber.is_online,
+        ).where(Subscriber.id.in_(subscriber_pks))
+        return {row.id: row for row in await self.session.execute(statement)}
+
+
+class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreference]):
+    model = SubscriberPreference
+
+    async def switches(
+        self, subscriber_pks: Sequence[str], workflow_identifiers: Sequence[str]
+    ) -> dict[tuple[str, str], dict[str, bool]]:
+        """Channel switches by (subscriber id, workflow identifier or "" for global); absent
+        rows are left out."""
+        statement = self.select(
+            SubscriberPreference.subscriber_pk,
+            SubscriberPreference.workflow_identifier,
+            SubscriberPreference.channels,
+        ).where(
+            SubscriberPreference.subscriber_pk.in_(subscriber_pks),
+            SubscriberPreference.workflow_identifier.in_([GLOBAL_PREFERENCE, *workflow_identifiers]),
+        )
+        return {(row[0], row[1]): dict(row[2] or {}) for row in await self.session.execute(statement)}
 
 
 class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):

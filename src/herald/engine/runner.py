@@ -17,10 +17,22 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.engine.conditions import ConditionError, should_skip
+from herald.engine.batch import StepBatchRunner
+from herald.engine.conditions import ConditionError
 from herald.engine.details import DetailStatus
-from herald.engine.dispatch import FANOUT_JOB, STEP_JOB, EventRun, fanout_job, start_runs, step_job
-from herald.engine.render import RenderContext, RenderError
+from herald.engine.dispatch import FANOUT_JOB, STEP_JOB, EventRun, fanout_job, start_runs
+from herald.engine.flow import (
+    SUBSCRIBER_GONE,
+    condition_skip,
+    follow_up,
+    job_scope,
+    needs_preferences,
+    permanent_error,
+    preference_skip,
+    prior_outputs,
+    step_context,
+)
+from herald.engine.render import RenderError
 from herald.engine.repository import (
     ExecutionDetailRepository,
     NotificationRepository,
@@ -31,7 +43,6 @@ from herald.engine.repository import (
 from herald.engine.snapshot import CHANNEL_STEP_TYPES, EventSnapshot, SnapshotCache, parse_event
 from herald.engine.steps.base import (
     Absorbed,
-    ContinueAt,
     ContinueNow,
     Halt,
     StepContext,
@@ -41,38 +52,15 @@ from herald.engine.steps.base import (
 )
 from herald.events.repository import EventRepository, EventStatus
 from herald.jobs.repository import JobRepository
-from herald.jobs.schemas import LeasedJob, NewJob
+from herald.jobs.schemas import LeasedJob
 from herald.jobs.wakeup import JobWakeUp
-from herald.jobs.worker import Clock, JobHandler, PermanentJobError
+from herald.jobs.worker import BatchHandler, Clock, JobHandler, PermanentJobError
 from herald.kit.after_commit import after_commit
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import utc_now
-from herald.models import Subscriber
 from herald.preferences.service import channel_enabled
 from herald.realtime.publisher import RealtimePublisher
 from herald.subscribers.repository import SubscriberRepository
-
-
-def subscriber_variables(subscriber: Subscriber) -> dict[str, Any]:
-    """The `subscriber` of the Liquid scope and of step conditions."""
-    return {
-        "id": subscriber.id,
-        "subscriberId": subscriber.subscriber_id,
-        "firstName": subscriber.first_name,
-        "lastName": subscriber.last_name,
-        "email": subscriber.email,
-        "phone": subscriber.phone,
-        "avatar": subscriber.avatar,
-        "locale": subscriber.locale,
-        "timezone": subscriber.timezone,
-        "data": subscriber.data or {},
-        "channels": subscriber.channels or [],
-        "isOnline": subscriber.is_online,
-    }
-
-
-def _scope(job: LeasedJob) -> EnvironmentScope:
-    return EnvironmentScope(job.environment_id, job.organization_id)
 
 
 class StepRunner:
@@ -88,147 +76,81 @@ class StepRunner:
         self.wakeup = wakeup
         self.clock = clock
         self.snapshots = SnapshotCache()
+        self.batch = StepBatchRunner(executors, realtime, self.snapshots, wakeup, clock)
 
     def handlers(self) -> dict[str, JobHandler]:
         return {STEP_JOB: self.run_step_job, FANOUT_JOB: self.run_fanout_job}
 
+    def batch_handlers(self) -> dict[str, BatchHandler]:
+        return {STEP_JOB: self.batch.run}
+
     # --- one step of one notification -------------------------------------------------
 
     async def run_step_job(self, session: AsyncSession, job: LeasedJob) -> None:
-        scope, now = _scope(job), self.clock()
+        scope, now = job_scope(job), self.clock()
         notifications = NotificationRepository(session, scope)
         state = await notifications.state(job.notification_id or "")
         if state is None or state.status != NotificationStatus.PENDING:
             return  # canceled, or settled by an earlier run
         snapshot = await self._snapshot(session, scope, job.args["event"])
-        index: int = job.args["step"]
-        step = snapshot.steps[index]
         subscriber = await SubscriberRepository(session, scope).get(state.subscriber_pk)
         if subscriber is None:
-            _log_line(
-                session, scope, state.id, job.id, step, DetailStatus.FAILED, "The subscriber no longer exists"
-            )
+            step = snapshot.steps[job.args["step"]]
+            _log_line(session, scope, state.id, job.id, step, DetailStatus.FAILED, SUBSCRIBER_GONE)
             await notifications.settle(state.id, NotificationStatus.FAILED, now)
             return
-        outputs: dict[str, Any] = dict(job.args.get("steps") or {})
-        subscriber_vars = subscriber_variables(subscriber)
-        variables = RenderContext(
-            payload=snapshot.payload,
-            subscriber=subscriber_vars,
-            steps=outputs,
-            actor=snapshot.actor,
-            tenant=snapshot.tenant,
-            context=snapshot.context,
-        ).variables()
-        ctx = StepContext(
-            session=session,
-            scope=scope,
-            job_id=job.id,
-            notification_id=state.id,
-            event_id=snapshot.event_id,
-            transaction_id=snapshot.transaction_id,
-            subscriber_row_id=subscriber.id,
-            subscriber=subscriber_vars,
-            workflow=snapshot.workflow,
-            step=step,
-            step_index=index,
-            payload=snapshot.payload,
-            variables=variables,
-            now=now,
-            resume=job.args.get("resume"),
-            realtime=self.realtime,
-        )
+        ctx = step_context(session, job, state.id, snapshot, subscriber, now, self.realtime)
         outcome = await self._decide(ctx, snapshot)
-        await self._follow(ctx, snapshot, outcome, outputs)
+        await self._follow(ctx, snapshot, outcome, prior_outputs(job))
 
     async def _decide(self, ctx: StepContext, snapshot: EventSnapshot) -> StepOutcome:
         step = ctx.step
-        where = f"step {step.step_id!r} ({step.type})"
         try:
-            if ctx.resume is None:
-                if should_skip(step.control_values.get("skip"), ctx.variables, now=ctx.now):
-                    self._record(
-                        ctx, DetailStatus.SUCCESS, "Step skipped: its conditions are not met", "skip"
-                    )
-                    return ContinueNow()
-                if (
-                    step.type in CHANNEL_STEP_TYPES
-                    and not ctx.workflow.critical
-                    and not await channel_enabled(
-                        ctx.session,
-                        ctx.scope,
-                        ctx.subscriber_row_id,
-                        ctx.workflow.identifier,
-                        step.type,
-                        snapshot.channel_defaults,
-                    )
-                ):
-                    self._record(
-                        ctx,
-                        DetailStatus.SUCCESS,
-                        f"Step skipped: the subscriber turned {step.type} off in their preferences",
-                        "preferences",
-                    )
-                    return ContinueNow()
+            skip = condition_skip(ctx)
+            if skip is None and needs_preferences(ctx):
+                enabled = await channel_enabled(
+                    ctx.session,
+                    ctx.scope,
+                    ctx.subscriber_row_id,
+                    ctx.workflow.identifier,
+                    step.type,
+                    snapshot.channel_defaults,
+                )
+                skip = None if enabled else preference_skip(ctx)
+            if skip is not None:
+                self._record(ctx, DetailStatus.SUCCESS, skip.detail, skip.reason)
+                return ContinueNow()
             executor = self.executors.get(step.type)
             if executor is None:
-                raise PermanentJobError(f"{where}: no executor for step type {step.type!r}")
+                raise PermanentJobError(
+                    f"step {step.step_id!r} ({step.type}): no executor for step type {step.type!r}"
+                )
             return await executor(ctx)
-        except ConditionError as error:
-            raise PermanentJobError(f"{where}: the skip condition cannot be evaluated: {error}") from None
-        except RenderError as error:
-            raise PermanentJobError(f"{where}: Liquid error in {error}") from None
+        except (ConditionError, RenderError) as error:
+            raise permanent_error(step, error) from None
 
     async def _follow(
         self, ctx: StepContext, snapshot: EventSnapshot, outcome: StepOutcome, outputs: dict[str, Any]
     ) -> None:
         """Enqueue what the outcome asks for, or settle the notification after its last step."""
+        notifications = NotificationRepository(ctx.session, ctx.scope)
         if isinstance(outcome, Absorbed | Halt):
             self._record(ctx, DetailStatus.SUCCESS, outcome.detail, type(outcome).__name__.lower())
-            await NotificationRepository(ctx.session, ctx.scope).settle(
-                ctx.notification_id, NotificationStatus.COMPLETED, ctx.now
-            )
+            await notifications.settle(ctx.notification_id, NotificationStatus.COMPLETED, ctx.now)
             return
-        if outcome.outputs is not None:
-            outputs = {**outputs, ctx.step.step_id: outcome.outputs}
-        run_at = outcome.run_at if isinstance(outcome, ContinueAt) else None
-        if isinstance(outcome, ContinueAt) and outcome.resume is not None:
-            await self._enqueue(
-                ctx,
-                step_job(
-                    ctx.event_id,
-                    ctx.transaction_id,
-                    ctx.notification_id,
-                    ctx.step_index,
-                    outputs,
-                    run_at=run_at,
-                    resume=outcome.resume,
-                ),
-            )
+        following = follow_up(ctx, len(snapshot.steps), outcome, outputs)
+        if following is None:
+            await notifications.settle(ctx.notification_id, NotificationStatus.COMPLETED, ctx.now)
             return
-        following = ctx.step_index + 1
-        if following >= len(snapshot.steps):
-            await NotificationRepository(ctx.session, ctx.scope).settle(
-                ctx.notification_id, NotificationStatus.COMPLETED, ctx.now
-            )
-            return
-        await self._enqueue(
-            ctx,
-            step_job(
-                ctx.event_id, ctx.transaction_id, ctx.notification_id, following, outputs, run_at=run_at
-            ),
-        )
-
-    async def _enqueue(self, ctx: StepContext, job: NewJob) -> None:
-        await JobRepository(ctx.session, ctx.scope).enqueue([job], ctx.now)
-        if job.run_at is None or job.run_at <= ctx.now:
+        await JobRepository(ctx.session, ctx.scope).enqueue([following], ctx.now)
+        if following.run_at is None or following.run_at <= ctx.now:
             self._wake_after_commit(ctx.session)
 
     # --- fan-out ----------------------------------------------------------------------
 
     async def run_fanout_job(self, session: AsyncSession, job: LeasedJob) -> None:
         """One chunk of recipients: their notifications and first jobs, and the next chunk's job."""
-        scope, now, args = _scope(job), self.clock(), job.args
+        scope, now, args = job_scope(job), self.clock(), job.args
         events = EventRepository(session, scope)
         row = await events.snapshot_row(args["event"])
         if row is None or row.status == EventStatus.CANCELED:
@@ -275,7 +197,7 @@ class StepRunner:
         """A step job that ended failed: say why in the notification's log and fail it."""
         if job.kind != STEP_JOB or not job.notification_id:
             return
-        scope = _scope(job)
+        scope = job_scope(job)
         snapshot = await self._snapshot(session, scope, job.args["event"])
         step = snapshot.steps[job.args["step"]]
         _log_line(

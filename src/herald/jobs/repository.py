@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
+from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Job
 
@@ -20,26 +21,37 @@ class JobRepository(EnvironmentScopedRepository[Job]):
     model = Job
 
     async def enqueue(self, jobs: list[NewJob], now: datetime) -> list[str]:
+        """Insert the jobs (one multi-row statement, ids made here); returns their ids."""
+        if not jobs:
+            return []
+        ids = [new_id() for _ in jobs]
         rows = [
-            Job(
-                kind=job.kind,
-                status=JobStatus.PENDING,
-                args=job.args,
-                run_at=job.run_at or now,
-                attempts=0,
-                max_attempts=job.max_attempts,
-                transaction_id=job.transaction_id,
-                notification_id=job.notification_id,
-            )
-            for job in jobs
+            {
+                "id": job_id,
+                "environment_id": self.scope.environment_id,
+                "organization_id": self.scope.organization_id,
+                "kind": job.kind,
+                "status": JobStatus.PENDING,
+                "args": job.args,
+                "run_at": job.run_at or now,
+                "attempts": 0,
+                "max_attempts": job.max_attempts,
+                "lease_owner": None,
+                "leased_until": None,
+                "transaction_id": job.transaction_id,
+                "notification_id": job.notification_id,
+                "last_error": None,
+                "finished_at": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for job_id, job in zip(ids, jobs, strict=True)
         ]
-        for row in rows:
-            self.add(row)
-        await self.session.flush()
+        await self.session.execute(insert(Job), rows)
         if self.session.get_bind().dialect.name == "postgresql":
             # Delivered to LISTENers when this transaction commits, never before.
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-        return [row.id for row in rows]
+        return ids
 
     async def cancel_pending(self, transaction_id: str, now: datetime) -> int:
         result = await self.session.execute(
@@ -109,6 +121,22 @@ class JobLeaseRepository:
     async def complete(self, job: LeasedJob, now: datetime) -> bool:
         """Mark done, only if this worker still holds the lease."""
         return await self._settle(job, status=JobStatus.COMPLETED, finished_at=now, leased_until=None)
+
+    async def complete_many(self, jobs: list[LeasedJob], now: datetime) -> bool:
+        """Mark every job done in one statement per lease; True only if this worker still
+        held every one of those leases (otherwise the caller must roll back)."""
+        by_owner: dict[str, list[str]] = {}
+        for job in jobs:
+            by_owner.setdefault(job.lease_owner, []).append(job.id)
+        for owner, ids in by_owner.items():
+            result = await self.session.execute(
+                update(Job)
+                .where(Job.id.in_(ids), Job.status == JobStatus.RUNNING, Job.lease_owner == owner)
+                .values(status=JobStatus.COMPLETED, finished_at=now, leased_until=None, updated_at=now)
+            )
+            if result.rowcount != len(ids):  # type: ignore[attr-defined]
+                return False
+        return True
 
     async def retry_later(self, job: LeasedJob, run_at: datetime, error: str) -> bool:
         return await self._settle(

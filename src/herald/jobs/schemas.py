@@ -37,3 +37,12 @@ class JobStatus:
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
+
+
+@dataclass
+class BatchResult:
+    """What a batch handler answers: the jobs that failed (their effects left out), and those
+    it handed back to run one per transaction. Every other job of the batch is done."""
+
+    failed: dict[str, Exception] = field(default_factory=dict)
+    deferred: list[LeasedJob] = field(default_factory=list)

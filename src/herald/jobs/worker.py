@@ -1,10 +1,17 @@
-"""The worker: lease due jobs, run each through its handler, settle it.
+"""The worker: lease due jobs, run them through their handlers, settle them.
 
 A handler runs inside the same transaction that marks its job completed, and that mark only
 succeeds while the worker still holds the lease; a handler whose lease was lost (it ran too
 long and another worker took the job) is rolled back, so its database effects never happen
 twice. Failures are retried with exponential backoff and jitter until `max_attempts`, then
 the job ends failed with the reason recorded.
+
+Kinds with a batch handler run many leased jobs in one transaction: the handler does the work
+of the whole batch and answers which jobs failed (their effects left out) and which it handed
+back to run alone; the others are marked completed together, under the same lease check. If
+the batch transaction itself fails (a database error, a lost lease), it is rolled back and
+every job of the batch runs again through its single-job handler, one transaction each, so one
+bad job never takes the others down with it.
 """
 
 from __future__ import annotations
@@ -22,13 +29,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.db import Database
 from herald.jobs.repository import JobLeaseRepository
-from herald.jobs.schemas import LeasedJob
+from herald.jobs.schemas import BatchResult, LeasedJob
 from herald.jobs.wakeup import JobWakeUp
 from herald.kit.time import utc_now
 
 log = structlog.get_logger("herald.jobs")
 
 JobHandler = Callable[[AsyncSession, LeasedJob], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[LeasedJob]], Awaitable[BatchResult]]
+"""Runs the jobs together in the session's transaction. A failed job's effects must be left
+out; a deferred job has none (it runs later through the single-job handler)."""
 FailureHook = Callable[[AsyncSession, LeasedJob, str], Awaitable[None]]
 """Called in the transaction that marks a job failed for good (the handler's own was rolled back)."""
 Clock = Callable[[], datetime]
@@ -45,6 +55,9 @@ class LeaseLostError(Exception):
 @dataclass(frozen=True)
 class WorkerSettings:
     concurrency: int = 8
+    """Leased batches (and, within them, single-job transactions) running at once."""
+    batch_size: int = 200
+    """Jobs leased at a time; a batch handler's kind runs them in one transaction."""
     lease: timedelta = timedelta(seconds=60)
     idle_poll_seconds: float = 1.0
     backoff_base_seconds: float = 1.0
@@ -66,15 +79,18 @@ class JobWorker:
         settings: WorkerSettings | None = None,
         clock: Clock = utc_now,
         on_failure: FailureHook | None = None,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
     ) -> None:
         self.database = database
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or {}
         self.on_failure = on_failure
         self.wakeup = wakeup
         self.settings = settings or WorkerSettings()
         self.clock = clock
         self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._running: set[asyncio.Task[None]] = set()
+        self._single_slots = asyncio.Semaphore(self.settings.concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name, concurrency=self.settings.concurrency)
@@ -89,20 +105,33 @@ class JobWorker:
         await self.drain()
 
     async def start_due_jobs(self) -> int:
-        """Lease as many due jobs as there are free slots and start them; returns how many."""
-        free = self.settings.concurrency - len(self._running)
-        if free <= 0:
+        """Lease a batch of due jobs if a slot is free and start it; returns how many."""
+        if len(self._running) >= self.settings.concurrency:
             await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
             return 1
         async with self.database.session(write=True) as session:
             jobs = await JobLeaseRepository(session).lease_due(
-                self.name, free, self.clock(), self.settings.lease
+                self.name, self.settings.batch_size, self.clock(), self.settings.lease
             )
-        for job in jobs:
-            task = asyncio.create_task(self.execute(job))
+        if jobs:
+            task = asyncio.create_task(self.execute_leased(jobs))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         return len(jobs)
+
+    async def execute_leased(self, jobs: list[LeasedJob]) -> None:
+        """Batchable kinds one batch each, the others one transaction per job."""
+        by_kind: dict[str, list[LeasedJob]] = {}
+        for job in jobs:
+            by_kind.setdefault(job.kind, []).append(job)
+        singles: list[LeasedJob] = []
+        for kind, group in by_kind.items():
+            if kind in self.batch_handlers and len(group) > 1:
+                await self.execute_batch(self.batch_handlers[kind], group)
+            else:
+                singles.extend(group)
+        if singles:
+            await asyncio.gather(*(self._execute_in_slot(job) for job in singles))
 
     async def drain(self) -> None:
         if self._running:
@@ -112,6 +141,30 @@ class JobWorker:
         """Run every due job, including those the handlers enqueue, then return (for tests and tools)."""
         while await self.start_due_jobs() or self._running:
             await self.drain()
+
+    async def execute_batch(self, handler: BatchHandler, jobs: list[LeasedJob]) -> None:
+        try:
+            async with self.database.session(write=True) as session:
+                result = await handler(session, jobs)
+                deferred = {job.id for job in result.deferred}
+                done = [job for job in jobs if job.id not in result.failed and job.id not in deferred]
+                if not await JobLeaseRepository(session).complete_many(done, self.clock()):
+                    raise LeaseLostError(f"{len(done)} jobs")
+        except Exception as error:
+            log.warning(
+                "job_batch_fell_back", kind=jobs[0].kind, jobs=len(jobs), error_type=type(error).__name__
+            )
+            await asyncio.gather(*(self._execute_in_slot(job) for job in jobs))
+            return
+        for job in jobs:
+            if job.id in result.failed:
+                await self._record_failure(job, result.failed[job.id])
+        if result.deferred:
+            await asyncio.gather(*(self._execute_in_slot(job) for job in result.deferred))
+
+    async def _execute_in_slot(self, job: LeasedJob) -> None:
+        async with self._single_slots:
+            await self.execute(job)
 
     async def execute(self, job: LeasedJob) -> None:
         handler = self.handlers.get(job.kind)

@@ -47,51 +47,60 @@ def build_cta(controls: dict[str, Any]) -> dict[str, Any]:
     return cta
 
 
-async def run_in_app_step(ctx: StepContext) -> StepOutcome:
+IN_APP_SENT = "Message sent to the in-app feed"
+
+
+def in_app_message(ctx: StepContext) -> dict[str, Any]:
+    """The message row this step stores (rendered; a `RenderError` names the field)."""
     controls = rendered_controls(ctx, _CONTROLS)
     data = controls.get("data")
-    message_id = await MessageRepository(ctx.session, ctx.scope).insert_once(
-        {
-            "notification_id": ctx.notification_id,
-            "job_id": ctx.job_id,
-            "subscriber_id": ctx.subscriber_row_id,
-            "transaction_id": ctx.transaction_id,
-            "workflow_id": ctx.workflow.id,
-            "workflow_identifier": ctx.workflow.identifier,
-            "step_id": ctx.step.step_id,
-            "channel": "in_app",
-            "provider_id": IN_APP_PROVIDER,
-            "status": "sent",
-            "error_text": None,
-            "destination": None,
-            "subject": controls.get("subject") or None,
-            "content": controls.get("body") or "",
-            "avatar": controls.get("avatar") or None,
-            "cta": build_cta(controls),
-            "data": data if isinstance(data, dict) else None,
-            "tags": ctx.workflow.tags,
-            "severity": ctx.workflow.severity,
-            "critical": ctx.workflow.critical,
-            "seen": False,
-            "read": False,
-            "archived": False,
-            "snoozed_until": None,
-            "delivered_at": ctx.now,
-            "first_seen_at": None,
-            "last_read_at": None,
-            "archived_at": None,
-        },
-        ctx.now,
-    )
+    return {
+        "notification_id": ctx.notification_id,
+        "job_id": ctx.job_id,
+        "subscriber_id": ctx.subscriber_row_id,
+        "transaction_id": ctx.transaction_id,
+        "workflow_id": ctx.workflow.id,
+        "workflow_identifier": ctx.workflow.identifier,
+        "step_id": ctx.step.step_id,
+        "channel": "in_app",
+        "provider_id": IN_APP_PROVIDER,
+        "status": "sent",
+        "error_text": None,
+        "destination": None,
+        "subject": controls.get("subject") or None,
+        "content": controls.get("body") or "",
+        "avatar": controls.get("avatar") or None,
+        "cta": build_cta(controls),
+        "data": data if isinstance(data, dict) else None,
+        "tags": ctx.workflow.tags,
+        "severity": ctx.workflow.severity,
+        "critical": ctx.workflow.critical,
+        "seen": False,
+        "read": False,
+        "archived": False,
+        "snoozed_until": None,
+        "delivered_at": ctx.now,
+        "first_seen_at": None,
+        "last_read_at": None,
+        "archived_at": None,
+    }
+
+
+def sent_detail_raw(message_id: str) -> dict[str, Any]:
+    return {"messageId": message_id}
+
+
+async def run_in_app_step(ctx: StepContext) -> StepOutcome:
+    message_id = await MessageRepository(ctx.session, ctx.scope).insert_once(in_app_message(ctx), ctx.now)
     if message_id is None:
         return ContinueNow()
     record_detail(
         ctx,
         DetailStatus.SUCCESS,
-        "Message sent to the in-app feed",
+        IN_APP_SENT,
         channel="in_app",
         provider_id=IN_APP_PROVIDER,
-        raw={"messageId": message_id},
+        raw=sent_detail_raw(message_id),
     )
     realtime, environment_id, subscriber_pk = ctx.realtime, ctx.scope.environment_id, ctx.subscriber_row_id
 
