@@ -6,37 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import uvicorn
-
-from herald.app import create_app
 from herald.config import Settings
 from herald.models import ExecutionDetail, Job, Message
 from tests.engine.helpers import Rows, create_workflow, in_app, wait_for
-from tests.support import TEST_MASTER_KEY, RunningServer, free_port, read_credentials
+from tests.support import TEST_MASTER_KEY, RunningServer
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def api_only(settings: Settings) -> Iterator[RunningServer]:
-    """A Herald API without the in-process worker (as `herald api`)."""
-    app = create_app(settings, run_worker=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started or None, "the API to start")
-    running = RunningServer(
-        f"http://127.0.0.1:{port}", settings, read_credentials(settings), app, server, thread
-    )
-    yield running
-    running.stop()
 
 
 def _environment(settings: Settings, **extra: str) -> dict[str, str]:

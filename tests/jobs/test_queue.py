@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.config import Settings
 from herald.db import Database
 from herald.jobs.repository import JobLeaseRepository, JobRepository
-from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
+from herald.jobs.schemas import BatchResult, JobStatus, LeasedJob, NewJob
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import JobWorker, PermanentJobError, WorkerSettings, retry_delay
 from herald.kit.crypto import SecretBox
@@ -271,6 +271,103 @@ async def test_postgres_notify_wakes_an_idle_worker(settings: Settings, scope: E
         await running
         await wakeup.close()
         await database.dispose()
+
+
+async def test_a_batch_runs_in_one_transaction_and_its_failed_job_is_retried_alone(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    single_runs = Counter[int]()
+    batches: list[list[int]] = []
+
+    async def one(_session: AsyncSession, job: LeasedJob) -> None:
+        single_runs[job.args["i"]] += 1
+
+    async def many(session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        batches.append(sorted(job.args["i"] for job in jobs))
+        by_number = {job.args["i"]: job for job in jobs}
+        done = [NewJob("effect", {"of": i}) for i in by_number if i not in (1, 2)]
+        await JobRepository(session, scope).enqueue(done, clock())
+        return BatchResult(
+            failed={by_number[1].id: RuntimeError("provider timeout")}, deferred=[by_number[2]]
+        )
+
+    ids = await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(5)])
+    effects = Counter[int]()
+
+    async def effect(_session: AsyncSession, job: LeasedJob) -> None:
+        effects[job.args["of"]] += 1
+
+    worker = JobWorker(
+        database, {"batch": one, "effect": effect}, JobWakeUp(), QUICK, clock, batch_handlers={"batch": many}
+    )
+    await worker.run_until_idle()
+    assert batches == [[0, 1, 2, 3, 4]]
+    assert single_runs == {2: 1}
+    assert effects == {0: 1, 3: 1, 4: 1}
+    rows = await job_rows(database)
+    failed = rows[ids[1]]
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        JobStatus.PENDING,
+        1,
+        "RuntimeError: provider timeout",
+    )
+    assert {rows[ids[i]].status for i in (0, 2, 3, 4)} == {JobStatus.COMPLETED}
+    clock.advance(QUICK.backoff_max_seconds)
+    await worker.run_until_idle()
+    assert single_runs == {2: 1, 1: 1}
+    assert (await job_rows(database))[ids[1]].status == JobStatus.COMPLETED
+
+
+async def test_a_batch_that_fails_as_a_whole_rolls_back_and_runs_each_job_alone(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    single_runs = Counter[int]()
+
+    async def one(session: AsyncSession, job: LeasedJob) -> None:
+        single_runs[job.args["i"]] += 1
+        await JobRepository(session, scope).enqueue([NewJob("effect", {"of": job.args["i"]})], clock())
+
+    async def broken(session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        await JobRepository(session, scope).enqueue([NewJob("effect", {"of": "batch"})], clock())
+        raise RuntimeError("database went away")
+
+    ids = await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(4)])
+    worker = JobWorker(database, {"batch": one}, JobWakeUp(), QUICK, clock, batch_handlers={"batch": broken})
+    await worker.run_until_idle()
+    assert single_runs == {0: 1, 1: 1, 2: 1, 3: 1}
+    rows = await job_rows(database)
+    assert {rows[job_id].status for job_id in ids} == {JobStatus.COMPLETED}
+    assert {rows[job_id].attempts for job_id in ids} == {1}
+    effects = sorted(row.args["of"] for row in rows.values() if row.kind == "effect")
+    assert effects == [0, 1, 2, 3]
+
+
+async def test_a_batch_whose_lease_was_taken_over_leaves_no_effect(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    """The batch outlived its lease and another worker re-leased its jobs: the batch's
+    completion finds foreign leases, so its transaction rolls back, and so do the single runs
+    it falls back to."""
+    ids = await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(3)])
+    async with database.session(write=True) as session:
+        stale = await JobLeaseRepository(session).lease_due("slow-worker", 10, clock(), QUICK.lease)
+    clock.advance(QUICK.lease.total_seconds() + 1)
+    async with database.session(write=True) as session:
+        await JobLeaseRepository(session).lease_due("fast-worker", 10, clock(), QUICK.lease)
+
+    async def many(session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        await JobRepository(session, scope).enqueue([NewJob("effect", {})], clock())
+        return BatchResult()
+
+    async def one(session: AsyncSession, _job: LeasedJob) -> None:
+        await JobRepository(session, scope).enqueue([NewJob("effect", {})], clock())
+
+    worker = JobWorker(database, {"batch": one}, JobWakeUp(), QUICK, clock, batch_handlers={"batch": many})
+    await worker.execute_batch(many, stale)
+    rows = await job_rows(database)
+    assert [row for row in rows.values() if row.kind == "effect"] == []
+    assert {rows[job_id].status for job_id in ids} == {JobStatus.RUNNING}
+    assert {rows[job_id].lease_owner.split("/")[0] for job_id in ids} == {"fast-worker"}
 
 
 def test_retry_delay_grows_and_is_capped() -> None:
