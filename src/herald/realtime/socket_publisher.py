@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
 from herald.config import Settings
 from herald.db import Database
 from herald.feed import service as feed
@@ -37,6 +40,8 @@ class SocketPublisher:
         self.database = database
 
     async def message_delivered(self, environment_id: str, subscriber_id: str, message_id: str) -> None:
+        if not self._may_be_listening(environment_id, subscriber_id):
+            return
         async with self.database.session(write=False) as session:
             scope = await InboxScopeRepository(session).scope_of(environment_id)
             if scope is None:
@@ -53,6 +58,8 @@ class SocketPublisher:
             await self._emit(event, data, room)
 
     async def counts_changed(self, environment_id: str, subscriber_id: str) -> None:
+        if not self._may_be_listening(environment_id, subscriber_id):
+            return
         async with self.database.session(write=False) as session:
             scope = await InboxScopeRepository(session).scope_of(environment_id)
             if scope is None:
@@ -61,6 +68,17 @@ class SocketPublisher:
         room = subscriber_room(environment_id, subscriber_id)
         for event, data in events:
             await self._emit(event, data, room)
+
+    def _may_be_listening(self, environment_id: str, subscriber_id: str) -> bool:
+        """False only when no socket anywhere is in the subscriber's room: the server keeps
+        every socket in this process (no Redis), and none of them joined it. Then the event
+        is not built at all (a 100,000-member topic trigger to offline subscribers costs no
+        feed queries)."""
+        manager = getattr(self.emitter, "manager", None)
+        if not isinstance(manager, socketio.AsyncManager) or isinstance(manager, AsyncPubSubManager):
+            return True
+        room = subscriber_room(environment_id, subscriber_id)
+        return bool(manager.rooms.get(NAMESPACE, {}).get(room))
 
     async def _emit(self, event: str, data: dict[str, Any], room: str) -> None:
         await self.emitter.emit(event, data, room=room, namespace=NAMESPACE)
