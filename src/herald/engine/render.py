@@ -192,7 +192,7 @@ def _render_plain(parts: tuple[str | tuple[str, ...], ...], variables: Mapping[s
 def render_template(source: str, context: RenderContext) -> str:
     """Render one Liquid template. Strings without Liquid markup come back unchanged, and
     plain `{{ a.b }}` outputs of scalar values are substituted without the Liquid engine."""
-    if not any(marker in source for marker in _MARKUP):
+    if "{{" not in source and "{%" not in source:
         return source
     variables = context.variables()
     parts = _plain_outputs(source)

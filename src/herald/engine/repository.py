@@ -169,7 +169,7 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
             "updated_at": now,
         }
         complete = [{"id": new_id(), **row, **owned} for row in rows]
-        await self.session.execute(insert(ExecutionDetail), complete)
+        await self.session.execute(insert(cast(Table, ExecutionDetail.__table__)), complete)
 
 
 class EventSnapshotRepository(EnvironmentScopedRepository[Event]):

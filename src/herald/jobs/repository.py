@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
@@ -15,6 +16,8 @@ from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Job
 
 NOTIFY_CHANNEL = "herald_jobs"
+_JOBS = cast(Table, Job.__table__)
+"""The queue's statements are Core: no ORM bookkeeping for rows no session holds."""
 
 
 class JobRepository(EnvironmentScopedRepository[Job]):
@@ -47,7 +50,8 @@ class JobRepository(EnvironmentScopedRepository[Job]):
             }
             for job_id, job in zip(ids, jobs, strict=True)
         ]
-        await self.session.execute(insert(Job), rows)
+        # Core, not ORM bulk: no per-row ORM bookkeeping for thousands of fan-out jobs.
+        await self.session.execute(insert(_JOBS), rows)
         if self.session.get_bind().dialect.name == "postgresql":
             # Delivered to LISTENers when this transaction commits, never before.
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
@@ -67,56 +71,75 @@ class JobLeaseRepository:
         self.session = session
 
     async def lease_due(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[LeasedJob]:
-        """Take up to `limit` due jobs, including running ones whose lease ran out.
+        """Take up to `limit` due jobs: running ones whose lease ran out first, then pending
+        ones in `run_at` order.
 
         Each lease gets its own token, so a job re-leased after its lease expired (even by the
-        same worker) can no longer be settled through the stale lease."""
+        same worker) can no longer be settled through the stale lease. The two kinds are taken
+        by two statements, so that each walks the (status, run_at) index instead of sorting
+        the whole table."""
         owner = f"{worker}/{uuid.uuid4().hex[:16]}"
-        due = or_(
-            and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
-            and_(Job.status == JobStatus.RUNNING, Job.leased_until < now),
+        columns = _JOBS.c
+        expired = await self._take(
+            and_(columns.status == JobStatus.RUNNING, columns.leased_until < now), limit, owner, now, lease
         )
-        candidates = select(Job.id).where(due).order_by(Job.run_at).limit(limit)
+        if len(expired) >= limit:
+            return expired
+        pending = await self._take(
+            and_(columns.status == JobStatus.PENDING, columns.run_at <= now),
+            limit - len(expired),
+            owner,
+            now,
+            lease,
+        )
+        return expired + pending
+
+    async def _take(
+        self, due: ColumnElement[bool], limit: int, owner: str, now: datetime, lease: timedelta
+    ) -> list[LeasedJob]:
+        columns = _JOBS.c
+        candidates = select(columns.id).where(due).order_by(columns.run_at).limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         statement = (
-            update(Job)
-            .where(Job.id.in_(candidates.scalar_subquery()))
+            update(_JOBS)
+            .where(columns.id.in_(candidates.scalar_subquery()))
             .values(
                 status=JobStatus.RUNNING,
                 lease_owner=owner,
                 leased_until=now + lease,
-                attempts=Job.attempts + 1,
+                attempts=columns.attempts + 1,
                 updated_at=now,
             )
             .returning(
-                Job.id,
-                Job.environment_id,
-                Job.organization_id,
-                Job.kind,
-                Job.args,
-                Job.attempts,
-                Job.max_attempts,
-                Job.transaction_id,
-                Job.notification_id,
+                columns.id,
+                columns.environment_id,
+                columns.organization_id,
+                columns.kind,
+                columns.args,
+                columns.attempts,
+                columns.max_attempts,
+                columns.transaction_id,
+                columns.notification_id,
             )
         )
-        rows = (await self.session.execute(statement)).mappings().all()
-        return [
+        rows = (await self.session.execute(statement)).all()
+        leased = [
             LeasedJob(
-                id=row["id"],
-                environment_id=row["environment_id"],
-                organization_id=row["organization_id"],
-                kind=row["kind"],
-                args=row["args"],
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
-                transaction_id=row["transaction_id"],
-                notification_id=row["notification_id"],
+                id=row.id,
+                environment_id=row.environment_id,
+                organization_id=row.organization_id,
+                kind=row.kind,
+                args=row.args,
+                attempts=row.attempts,
+                max_attempts=row.max_attempts,
+                transaction_id=row.transaction_id,
+                notification_id=row.notification_id,
                 lease_owner=owner,
             )
             for row in rows
         ]
+        return leased
 
     async def complete(self, job: LeasedJob, now: datetime) -> bool:
         """Mark done, only if this worker still holds the lease."""
@@ -129,9 +152,10 @@ class JobLeaseRepository:
         for job in jobs:
             by_owner.setdefault(job.lease_owner, []).append(job.id)
         for owner, ids in by_owner.items():
+            columns = _JOBS.c
             result = await self.session.execute(
-                update(Job)
-                .where(Job.id.in_(ids), Job.status == JobStatus.RUNNING, Job.lease_owner == owner)
+                update(_JOBS)
+                .where(columns.id.in_(ids), columns.status == JobStatus.RUNNING, columns.lease_owner == owner)
                 .values(status=JobStatus.COMPLETED, finished_at=now, leased_until=None, updated_at=now)
             )
             if result.rowcount != len(ids):  # type: ignore[attr-defined]
