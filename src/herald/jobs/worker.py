@@ -95,12 +95,18 @@ class JobWorker:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name, concurrency=self.settings.concurrency)
         while not stop.is_set():
+            if len(self._running) >= self.settings.concurrency:
+                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                continue
             try:
-                started = await self.start_due_jobs()
+                leased = await self.start_due_jobs()
             except Exception:
                 log.exception("job_lease_failed", worker=self.name)
-                started = 0
-            if started == 0:
+                leased = 0
+            if leased < self.settings.batch_size:
+                # Everything due was taken: wait for a wake-up (an enqueue that committed in
+                # this process, a NOTIFY, or our own jobs' follow-ups) or the next due time,
+                # instead of leasing again at once only to find nothing.
                 await self.wakeup.wait(await self._idle_seconds())
         await self.drain()
 
