@@ -89,7 +89,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError("server exited (see its log)")
         try:
             httpx.get(f"{url}/v1/health-check", timeout=1)
             return
@@ -123,8 +123,10 @@ def wrk(url: str, path: str, body: Any, headers: dict[str, str], seconds: int, c
 
 
 async def fixed_rate(url: str, headers: dict[str, str], rate: int, seconds: float) -> dict[str, float]:
-    """Send `rate` triggers per second; returns the send time (epoch seconds) by transactionId."""
+    """Send `rate` triggers per second; returns the send time (epoch seconds) by transactionId
+    of each accepted trigger (a refused or dropped one is counted and reported)."""
     sent: dict[str, float] = {}
+    failed: list[str] = []
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     timeout = httpx.Timeout(120, pool=None)
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=timeout) as client:
@@ -132,10 +134,14 @@ async def fixed_rate(url: str, headers: dict[str, str], rate: int, seconds: floa
         async def one(index: int) -> None:
             transaction_id = f"lat-{rate}-{index}"
             sent[transaction_id] = time.time()
-            response = await client.post(
-                "/v1/events/trigger", json={**TRIGGER, "transactionId": transaction_id}
-            )
-            response.raise_for_status()
+            try:
+                response = await client.post(
+                    "/v1/events/trigger", json={**TRIGGER, "transactionId": transaction_id}
+                )
+                response.raise_for_status()
+            except httpx.HTTPError as error:
+                failed.append(type(error).__name__)
+                del sent[transaction_id]
 
         tasks = []
         start = time.monotonic()
@@ -145,6 +151,8 @@ async def fixed_rate(url: str, headers: dict[str, str], rate: int, seconds: floa
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(index)))
         await asyncio.gather(*tasks)
+    if failed:
+        print(f"  warning: {len(failed)} triggers failed at {rate}/s: {sorted(set(failed))}", file=sys.stderr)
     return sent
 
 
@@ -233,13 +241,15 @@ def main() -> None:
     if settings.database_url:
         environment["HERALD_DATABASE_URL"] = settings.database_url
     port, baseline_port = free_port(), free_port()
+    server_log_path = work_dir / "herald-serve.log"
+    server_log = server_log_path.open("wb")
     herald = subprocess.Popen(
         [sys.executable, "-m", "herald", "serve", "--port", str(port)],
         env=environment,
-        stderr=subprocess.PIPE,
+        stderr=server_log,
     )
     baseline = subprocess.Popen(
-        [sys.executable, __file__, "--baseline-server", str(baseline_port)], stderr=subprocess.PIPE
+        [sys.executable, __file__, "--baseline-server", str(baseline_port)], stderr=subprocess.DEVNULL
     )
     url, baseline_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{baseline_port}"
     lines: list[str] = []
@@ -351,6 +361,11 @@ def main() -> None:
         for process in (herald, baseline):
             process.terminate()
             process.wait(timeout=30)
+        server_log.close()
+        logged = server_log_path.read_text(errors="replace").splitlines()
+        errors = [line for line in logged if '"error"' in line]
+        if errors:
+            print(f"  server logged {len(errors)} errors; the last: {errors[-1][:2000]}", file=sys.stderr)
         factory.drop(settings)
         factory.close()
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, and_, insert, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
@@ -93,6 +93,21 @@ class JobLeaseRepository:
             lease,
         )
         return expired + pending
+
+    async def lease_again(
+        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+    ) -> list[LeasedJob]:
+        """Lease these jobs, those of them still due and not held by another worker."""
+        owner = f"{worker}/{uuid.uuid4().hex[:16]}"
+        columns = _JOBS.c
+        due = and_(
+            columns.id.in_(job_ids),
+            or_(
+                and_(columns.status == JobStatus.PENDING, columns.run_at <= now),
+                and_(columns.status == JobStatus.RUNNING, columns.leased_until < now),
+            ),
+        )
+        return await self._take(due, len(job_ids), owner, now, lease)
 
     async def _take(
         self, due: ColumnElement[bool], limit: int, owner: str, now: datetime, lease: timedelta

@@ -39,6 +39,7 @@ JobHandler = Callable[[AsyncSession, LeasedJob], Awaitable[None]]
 BatchHandler = Callable[[AsyncSession, list[LeasedJob]], Awaitable[BatchResult]]
 """Runs the jobs together in the session's transaction. A failed job's effects must be left
 out; a deferred job has none (it runs later through the single-job handler)."""
+Batch = tuple[BatchHandler, list[LeasedJob]]
 FailureHook = Callable[[AsyncSession, LeasedJob, str], Awaitable[None]]
 """Called in the transaction that marks a job failed for good (the handler's own was rolled back)."""
 Clock = Callable[[], datetime]
@@ -115,29 +116,72 @@ class JobWorker:
         if len(self._running) >= self.settings.concurrency:
             await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        async with self.database.session(write=True) as session:
-            jobs = await JobLeaseRepository(session).lease_due(
-                self.name, self.settings.batch_size, self.clock(), self.settings.lease
-            )
-        if jobs:
-            task = asyncio.create_task(self.execute_leased(jobs))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        return len(jobs)
+        leased: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._lease_and_run(leased))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await leased
 
-    async def execute_leased(self, jobs: list[LeasedJob]) -> None:
-        """Batchable kinds one batch each, the others one transaction per job."""
+    async def _lease_and_run(self, leased: asyncio.Future[int]) -> None:
+        """Lease, and run the batchable jobs in the same transaction (their rows stay locked
+        until it commits: on PostgreSQL another worker's SKIP LOCKED passes them by); then
+        the other jobs, one transaction each."""
+        jobs: list[LeasedJob] = []
+        results: list[BatchResult] = []
+        try:
+            async with self.database.session(write=True) as session:
+                queue = JobLeaseRepository(session)
+                jobs = await queue.lease_due(
+                    self.name, self.settings.batch_size, self.clock(), self.settings.lease
+                )
+                leased.set_result(len(jobs))
+                batches, singles = self._split(jobs)
+                for handler, group in batches:
+                    result = await handler(session, group)
+                    left_out = set(result.failed) | {job.id for job in result.deferred}
+                    done = [job for job in group if job.id not in left_out]
+                    if not await queue.complete_many(done, self.clock()):
+                        raise LeaseLostError(f"{len(done)} jobs")
+                    results.append(result)
+        except Exception as error:
+            if not leased.done():
+                leased.set_exception(error)
+                return
+            log.warning("job_batch_fell_back", jobs=len(jobs), error_type=type(error).__name__)
+            await self._run_alone_after_rollback(jobs)
+            return
+        for result in results:
+            for job in jobs:
+                if job.id in result.failed:
+                    await self._record_failure(job, result.failed[job.id])
+            singles.extend(result.deferred)
+        if singles:
+            await asyncio.gather(*(self._execute_in_slot(job) for job in singles))
+
+    def _split(
+        self, jobs: list[LeasedJob]
+    ) -> tuple[list[tuple[BatchHandler, list[LeasedJob]]], list[LeasedJob]]:
+        """(batch handler, its jobs) for the batchable kinds; the rest run one by one."""
         by_kind: dict[str, list[LeasedJob]] = {}
         for job in jobs:
             by_kind.setdefault(job.kind, []).append(job)
+        batches: list[Batch] = []
         singles: list[LeasedJob] = []
         for kind, group in by_kind.items():
-            if kind in self.batch_handlers and len(group) > 1:
-                await self.execute_batch(self.batch_handlers[kind], group)
+            if kind in self.batch_handlers:
+                batches.append((self.batch_handlers[kind], group))
             else:
                 singles.extend(group)
-        if singles:
-            await asyncio.gather(*(self._execute_in_slot(job) for job in singles))
+        return batches, singles
+
+    async def _run_alone_after_rollback(self, jobs: list[LeasedJob]) -> None:
+        """The batch's transaction, lease included, was rolled back: lease the same jobs
+        again (those still due and free) and run each in its own transaction."""
+        async with self.database.session(write=True) as session:
+            again = await JobLeaseRepository(session).lease_again(
+                self.name, [job.id for job in jobs], self.clock(), self.settings.lease
+            )
+        await asyncio.gather(*(self._execute_in_slot(job) for job in again))
 
     async def drain(self) -> None:
         if self._running:
@@ -145,28 +189,9 @@ class JobWorker:
 
     async def run_until_idle(self) -> None:
         """Run every due job, including those the handlers enqueue, then return (for tests and tools)."""
-        while await self.start_due_jobs() or self._running:
+        while await self.start_due_jobs():
             await self.drain()
-
-    async def execute_batch(self, handler: BatchHandler, jobs: list[LeasedJob]) -> None:
-        try:
-            async with self.database.session(write=True) as session:
-                result = await handler(session, jobs)
-                deferred = {job.id for job in result.deferred}
-                done = [job for job in jobs if job.id not in result.failed and job.id not in deferred]
-                if not await JobLeaseRepository(session).complete_many(done, self.clock()):
-                    raise LeaseLostError(f"{len(done)} jobs")
-        except Exception as error:
-            log.warning(
-                "job_batch_fell_back", kind=jobs[0].kind, jobs=len(jobs), error_type=type(error).__name__
-            )
-            await asyncio.gather(*(self._execute_in_slot(job) for job in jobs))
-            return
-        for job in jobs:
-            if job.id in result.failed:
-                await self._record_failure(job, result.failed[job.id])
-        if result.deferred:
-            await asyncio.gather(*(self._execute_in_slot(job) for job in result.deferred))
+        await self.drain()
 
     async def _execute_in_slot(self, job: LeasedJob) -> None:
         async with self._single_slots:
