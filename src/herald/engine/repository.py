@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,9 @@ def _insert_ignoring(session: AsyncSession, model: type[Any], *conflict_columns:
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
+_NOTIFICATIONS = cast(Table, Notification.__table__)
+
+
 class NotificationRepository(EnvironmentScopedRepository[Notification]):
     model = Notification
 
@@ -81,17 +84,29 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
         return NotificationState(row[0], row[1], row[2]) if row else None
 
     async def states(self, notification_ids: Sequence[str]) -> dict[str, NotificationState]:
-        statement = self.select(Notification.id, Notification.status, Notification.subscriber_id).where(
-            Notification.id.in_(notification_ids)
+        """The states of this environment's notifications among `notification_ids`.
+
+        Found by primary key alone and checked against the scope here: with the environment
+        in the WHERE clause, PostgreSQL on a table whose statistics lag behind (a burst of new
+        notifications) walks the environment's index instead of the primary key's."""
+        table = _NOTIFICATIONS.c
+        statement = select(table.id, table.status, table.subscriber_id, table.environment_id).where(
+            table.id.in_(notification_ids)
         )
         rows = await self.session.execute(statement)
-        return {row[0]: NotificationState(row[0], row[1], row[2]) for row in rows}
+        return {
+            row[0]: NotificationState(row[0], row[1], row[2])
+            for row in rows
+            if row[3] == self.scope.environment_id
+        }
 
     async def settle_many(self, notification_ids: Sequence[str], status: str, now: datetime) -> None:
-        """`settle` for many notifications in one statement."""
+        """`settle` for many notifications of this environment (ids that `states` returned),
+        in one statement by primary key."""
+        table = _NOTIFICATIONS.c
         await self.session.execute(
-            self.update()
-            .where(Notification.id.in_(notification_ids), Notification.status == NotificationStatus.PENDING)
+            update(_NOTIFICATIONS)
+            .where(table.id.in_(notification_ids), table.status == NotificationStatus.PENDING)
             .values(status=status, updated_at=now)
         )
 
@@ -197,8 +212,10 @@ class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
     model = Subscriber
 
     async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, Any]:
-        """The rows (with the columns of the Liquid `subscriber`) by internal id."""
-        statement = self.select(
+        """The rows (with the columns of the Liquid `subscriber`) by internal id; by primary
+        key alone, checked against the scope here (see `NotificationRepository.states`)."""
+        statement = select(
+            Subscriber.environment_id,
             Subscriber.id,
             Subscriber.subscriber_id,
             Subscriber.first_name,
@@ -212,7 +229,8 @@ class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
             Subscriber.channels,
             Subscriber.is_online,
         ).where(Subscriber.id.in_(subscriber_pks))
-        return {row.id: row for row in await self.session.execute(statement)}
+        rows = await self.session.execute(statement)
+        return {row.id: row for row in rows if row.environment_id == self.scope.environment_id}
 
 
 class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreference]):
