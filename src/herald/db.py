@@ -14,6 +14,7 @@ makes other writers wait.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -182,12 +183,17 @@ def _upgrade_to_head(connection: Connection) -> None:
 
 def _json_text(value: Any) -> str:
     """JSON columns are written with orjson (several times faster than the standard library, which
-    shows in bulk triggers); non-string keys are turned into strings, as `json.dumps` does."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    shows in bulk triggers); non-string keys are turned into strings, as `json.dumps` does. What
+    orjson refuses (an integer beyond 64 bits, which JSON itself allows) goes through `json`."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    json_options = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+    # Read back with `json`: orjson would turn an integer beyond 64 bits into a float.
+    json_options = {"json_serializer": _json_text}
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}, **json_options}
     return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **json_options}
@@ -203,7 +209,6 @@ class _SqlitePointReads:
             make_url(async_url).set(drivername="sqlite"),
             poolclass=StaticPool,
             connect_args={"check_same_thread": False, "timeout": 5},
-            json_deserializer=orjson.loads,
         )
         event.listen(self._engine, "connect", _read_only)
         self._connection: Connection | None = None

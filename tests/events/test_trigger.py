@@ -215,3 +215,15 @@ def test_a_subscriber_recipient_brings_its_channel_credentials(server: RunningSe
     [channel] = subscriber["channels"]
     assert channel["providerId"] == "slack"
     assert channel["credentials"]["webhookUrl"] == "https://hooks.example/ada"
+
+
+def test_a_payload_integer_beyond_64_bits_is_kept_exactly(server: RunningServer) -> None:
+    big = 123456789012345678901234567890
+    with server.client() as client:
+        create_workflow(client, "big-number", [in_app(body="{{ payload.big }}")])
+        body = {"name": "big-number", "to": "a", "transactionId": "tx-big", "payload": {"big": big}}
+        assert client.post("/v1/events/trigger", json=body).status_code == 201
+    rows = Rows(server.settings)
+    rows.settled("tx-big")
+    [message] = rows.messages(Message.transaction_id == "tx-big")
+    assert message.content == str(big)
