@@ -24,6 +24,7 @@ from herald.engine.dispatch import FANOUT_JOB, STEP_JOB, EventRun, fanout_job, s
 from herald.engine.flow import (
     SUBSCRIBER_GONE,
     condition_skip,
+    detail_row,
     follow_up,
     job_scope,
     needs_preferences,
@@ -40,7 +41,7 @@ from herald.engine.repository import (
     RecipientPageRepository,
     SubscriberPageRepository,
 )
-from herald.engine.snapshot import CHANNEL_STEP_TYPES, EventSnapshot, SnapshotCache, parse_event
+from herald.engine.snapshot import EventSnapshot, SnapshotCache, parse_event
 from herald.engine.steps.base import (
     Absorbed,
     ContinueNow,
@@ -247,11 +248,5 @@ def _log_line(
     reason: str | None = None,
 ) -> None:
     ExecutionDetailRepository(session, scope).record(
-        notification_id=notification_id,
-        job_id=job_id,
-        step_id=step.step_id,
-        channel=step.type if step.type in CHANNEL_STEP_TYPES else None,
-        status=status,
-        detail=detail,
-        raw={"reason": reason} if reason else None,
+        **detail_row(notification_id, job_id, step, status, detail, reason)
     )

@@ -19,7 +19,7 @@ import structlog
 from herald.engine.details import DetailStatus, record_detail
 from herald.engine.repository import MessageRepository
 from herald.engine.steps.base import ContinueNow, StepContext, StepExecutor, StepOutcome
-from herald.engine.steps.rendering import rendered_controls
+from herald.engine.steps.rendering import delivered_message, rendered_controls
 
 log = structlog.get_logger("herald.providers.development")
 
@@ -97,28 +97,9 @@ def channel_step(spec: ChannelSpec) -> StepExecutor:
         controls = rendered_controls(ctx, spec.controls)
         message_id = await MessageRepository(ctx.session, ctx.scope).insert_once(
             {
-                "notification_id": ctx.notification_id,
-                "job_id": ctx.job_id,
-                "subscriber_id": ctx.subscriber_row_id,
-                "transaction_id": ctx.transaction_id,
-                "workflow_id": ctx.workflow.id,
-                "workflow_identifier": ctx.workflow.identifier,
-                "step_id": ctx.step.step_id,
-                "channel": spec.channel,
-                "provider_id": DEVELOPMENT_PROVIDER,
-                "status": "sent",
+                **delivered_message(ctx, spec.channel, DEVELOPMENT_PROVIDER, controls),
                 "destination": destination,
-                "subject": controls.get("subject") or None,
-                "content": controls.get("body") or "",
                 "cta": {},
-                "data": controls.get("data") if isinstance(controls.get("data"), dict) else None,
-                "tags": ctx.workflow.tags,
-                "severity": ctx.workflow.severity,
-                "critical": ctx.workflow.critical,
-                "seen": False,
-                "read": False,
-                "archived": False,
-                "delivered_at": ctx.now,
             },
             ctx.now,
         )

@@ -7,7 +7,7 @@ from typing import Any
 from herald.engine.details import DetailStatus, record_detail
 from herald.engine.repository import MessageRepository
 from herald.engine.steps.base import ContinueNow, StepContext, StepOutcome
-from herald.engine.steps.rendering import rendered_controls
+from herald.engine.steps.rendering import delivered_message, rendered_controls
 from herald.kit.after_commit import after_commit
 
 IN_APP_PROVIDER = "novu"
@@ -53,33 +53,13 @@ IN_APP_SENT = "Message sent to the in-app feed"
 def in_app_message(ctx: StepContext) -> dict[str, Any]:
     """The message row this step stores (rendered; a `RenderError` names the field)."""
     controls = rendered_controls(ctx, _CONTROLS)
-    data = controls.get("data")
     return {
-        "notification_id": ctx.notification_id,
-        "job_id": ctx.job_id,
-        "subscriber_id": ctx.subscriber_row_id,
-        "transaction_id": ctx.transaction_id,
-        "workflow_id": ctx.workflow.id,
-        "workflow_identifier": ctx.workflow.identifier,
-        "step_id": ctx.step.step_id,
-        "channel": "in_app",
-        "provider_id": IN_APP_PROVIDER,
-        "status": "sent",
+        **delivered_message(ctx, "in_app", IN_APP_PROVIDER, controls),
         "error_text": None,
         "destination": None,
-        "subject": controls.get("subject") or None,
-        "content": controls.get("body") or "",
         "avatar": controls.get("avatar") or None,
         "cta": build_cta(controls),
-        "data": data if isinstance(data, dict) else None,
-        "tags": ctx.workflow.tags,
-        "severity": ctx.workflow.severity,
-        "critical": ctx.workflow.critical,
-        "seen": False,
-        "read": False,
-        "archived": False,
         "snoozed_until": None,
-        "delivered_at": ctx.now,
         "first_seen_at": None,
         "last_read_at": None,
         "archived_at": None,
