@@ -118,6 +118,17 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
             .values(status=status, updated_at=now)
         )
 
+    async def reopen(self, notification_id: str, now: datetime) -> str | None:
+        """Make a notification pending again (its run goes on); returns its event's id."""
+        result = await self.session.execute(
+            self.update()
+            .where(Notification.id == notification_id)
+            .values(status=NotificationStatus.PENDING, updated_at=now)
+            .returning(Notification.event_id)
+        )
+        event_id: str | None = result.scalar_one_or_none()
+        return event_id
+
     async def cancel_pending(self, transaction_id: str, now: datetime) -> int:
         result = await self.session.execute(
             self.update()

@@ -25,7 +25,7 @@ from herald.engine.dispatch import EventRun, fanout_job, start_runs
 from herald.engine.payload_schema import validate_payload
 from herald.engine.repository import NotificationRepository
 from herald.engine.snapshot import workflow_snapshot
-from herald.engine.steps.digest import withdraw_digested_events
+from herald.engine.steps.digest import hand_over_windows, withdraw_digested_events
 from herald.errors import FieldValidationError, HeraldError
 from herald.events.repository import EventRepository
 from herald.events.schemas import (
@@ -322,6 +322,7 @@ async def cancel_transaction(
 ) -> bool:
     """Cancel what is still pending of a transaction (delayed and waiting jobs, fan-out not yet
     done, notifications not yet settled); True when something was canceled."""
+    await hand_over_windows(session, scope, transaction_id, now)
     await withdraw_digested_events(session, scope, transaction_id)
     jobs = await JobRepository(session, scope).cancel_pending(transaction_id, now)
     notifications = await NotificationRepository(session, scope).cancel_pending(transaction_id, now)

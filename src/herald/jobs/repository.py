@@ -4,6 +4,7 @@ for the whole installation (a worker serves every environment)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -56,6 +57,11 @@ class JobRepository(EnvironmentScopedRepository[Job]):
             # Delivered to LISTENers when this transaction commits, never before.
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         return ids
+
+    async def pending_of_transaction(self, transaction_id: str) -> Sequence[Job]:
+        statement = self.select().where(Job.transaction_id == transaction_id, Job.status == JobStatus.PENDING)
+        jobs: Sequence[Job] = (await self.session.execute(statement)).scalars().all()
+        return jobs
 
     async def cancel_pending(self, transaction_id: str, now: datetime) -> int:
         result = await self.session.execute(

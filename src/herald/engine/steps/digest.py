@@ -21,10 +21,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.engine.repository import NotificationRepository
 from herald.engine.steps.base import Absorbed, ContinueAt, ContinueNow, StepContext, StepOutcome
 from herald.engine.steps.digest_repository import DigestEventRepository, DigestRepository
 from herald.engine.steps.grouping import StepGroup
 from herald.engine.steps.timing import add_duration, as_utc, duration, next_cron_time
+from herald.jobs.repository import JobRepository
 from herald.jobs.worker import PermanentJobError
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import iso, utc_now
@@ -77,13 +79,43 @@ async def resume_digest(
     return digest_outputs(await DigestEventRepository(session, scope).of_digest(digest.id))
 
 
+async def hand_over_windows(
+    session: AsyncSession, scope: EnvironmentScope, transaction_id: str, now: datetime
+) -> int:
+    """Before a transaction is cancelled: a window still open whose delivery waits on this
+    transaction's run (it opened the window) and that holds other transactions' events is
+    handed to the oldest of those. That event's run, which ended when it joined the window, is
+    reopened, and the waiting job becomes its own: at the window's end it delivers the digest
+    (without the cancelled events, see `withdraw_digested_events`). Returns how many were handed
+    over."""
+    digests, events = DigestRepository(session, scope), DigestEventRepository(session, scope)
+    jobs = JobRepository(session, scope)
+    handed = 0
+    for job in await jobs.pending_of_transaction(transaction_id):
+        digest_id = (job.args.get("resume") or {}).get("digest_id")
+        digest = await digests.get(digest_id) if isinstance(digest_id, str) else None
+        if digest is None or digest.status != DIGEST_OPEN:
+            continue
+        await digests.lock(_group_of(digest))
+        heir = await events.first_not_of(digest.id, transaction_id)
+        if heir is None:
+            continue
+        event_id = await NotificationRepository(session, scope).reopen(heir.notification_id, now)
+        if event_id is None:
+            continue
+        job.transaction_id, job.notification_id = heir.transaction_id, heir.notification_id
+        job.args = {**job.args, "event": event_id, "steps": {}}
+        handed += 1
+    await session.flush()
+    return handed
+
+
 async def withdraw_digested_events(
     session: AsyncSession, scope: EnvironmentScope, transaction_id: str
 ) -> int:
     """Take a cancelled transaction's events out of the windows still open, so that their
-    digests go out without them; returns how many were taken out. (A window that the
-    transaction opened is delivered by that transaction's own run: cancelling its resume
-    job drops the window's other events too.)"""
+    digests go out without them; returns how many were taken out. (A window the transaction
+    opened is first handed to another of its events: `hand_over_windows`.)"""
     digests = DigestRepository(session, scope)
     windows = sorted(await digests.open_windows_holding(transaction_id), key=lambda window: window.id)
     for window in windows:

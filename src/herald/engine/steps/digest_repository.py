@@ -109,6 +109,17 @@ class DigestEventRepository(EnvironmentScopedRepository[DigestEvent]):
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def first_not_of(self, digest_id: str, transaction_id: str) -> DigestEvent | None:
+        """The digest's oldest event of another transaction."""
+        statement = (
+            self.select()
+            .where(DigestEvent.digest_id == digest_id, DigestEvent.transaction_id != transaction_id)
+            .order_by(DigestEvent.created_at, DigestEvent.id)
+            .limit(1)
+        )
+        event: DigestEvent | None = (await self.session.execute(statement)).scalars().first()
+        return event
+
     async def of_digest(self, digest_id: str) -> Sequence[DigestEvent]:
         statement = (
             self.select()
