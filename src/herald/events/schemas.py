@@ -51,31 +51,28 @@ class TenantPayloadDto(NovuModel):
     data: dict[str, Any] | None = None
 
 
-class TriggerEventRequestDto(NovuModel):
+class _TriggerFields(NovuModel):
+    """What a trigger and a broadcast both carry."""
+
     name: str = Field(min_length=1, max_length=255, description="The identifier of the workflow to trigger.")
+    payload: dict[str, Any] = Field(default_factory=dict)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    transaction_id: str | None = Field(default=None, min_length=1, max_length=255)
+    actor: Annotated[SubscriberIdString | SubscriberPayloadDto, Field(union_mode="left_to_right")] | None = (
+        None
+    )
+    tenant: Annotated[SubscriberIdString | TenantPayloadDto, Field(union_mode="left_to_right")] | None = None
+    context: dict[str, Any] | None = None
+
+
+class TriggerEventRequestDto(_TriggerFields):
     to: Recipient | Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)] = Field(
         description="A subscriberId, a subscriber, a topic, or a list of up to 100 of them."
     )
-    payload: dict[str, Any] = Field(default_factory=dict)
-    overrides: dict[str, Any] = Field(default_factory=dict)
-    transaction_id: str | None = Field(default=None, min_length=1, max_length=255)
-    actor: Annotated[SubscriberIdString | SubscriberPayloadDto, Field(union_mode="left_to_right")] | None = (
-        None
-    )
-    tenant: Annotated[SubscriberIdString | TenantPayloadDto, Field(union_mode="left_to_right")] | None = None
-    context: dict[str, Any] | None = None
 
 
-class TriggerEventToAllRequestDto(NovuModel):
-    name: str = Field(min_length=1, max_length=255)
-    payload: dict[str, Any] = Field(default_factory=dict)
-    overrides: dict[str, Any] = Field(default_factory=dict)
-    transaction_id: str | None = Field(default=None, min_length=1, max_length=255)
-    actor: Annotated[SubscriberIdString | SubscriberPayloadDto, Field(union_mode="left_to_right")] | None = (
-        None
-    )
-    tenant: Annotated[SubscriberIdString | TenantPayloadDto, Field(union_mode="left_to_right")] | None = None
-    context: dict[str, Any] | None = None
+class TriggerEventToAllRequestDto(_TriggerFields):
+    """A trigger for every subscriber of the environment."""
 
 
 class BulkTriggerEventDto(NovuModel):
