@@ -52,15 +52,14 @@ class WorkflowSearch:
 
 _WORKFLOW_TABLE = cast(Table, Workflow.__table__)
 _STEP_TABLE = cast(Table, WorkflowStep.__table__)
-_WORKFLOW_BY_IDENTIFIER = select(_WORKFLOW_TABLE).where(
+_IDENTIFIED_IN_SCOPE = (
     _WORKFLOW_TABLE.c.environment_id == bindparam("environment_id"),
     _WORKFLOW_TABLE.c.organization_id == bindparam("organization_id"),
     _WORKFLOW_TABLE.c.identifier == bindparam("identifier"),
 )
+_WORKFLOW_BY_IDENTIFIER = select(_WORKFLOW_TABLE).where(*_IDENTIFIED_IN_SCOPE)
 _VERSION_BY_IDENTIFIER = select(_WORKFLOW_TABLE.c.id, _WORKFLOW_TABLE.c.updated_at).where(
-    _WORKFLOW_TABLE.c.environment_id == bindparam("environment_id"),
-    _WORKFLOW_TABLE.c.organization_id == bindparam("organization_id"),
-    _WORKFLOW_TABLE.c.identifier == bindparam("identifier"),
+    *_IDENTIFIED_IN_SCOPE
 )
 _STEPS_OF_WORKFLOW = (
     select(_STEP_TABLE)
