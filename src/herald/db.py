@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Executable, Row, create_engine, event, make_url, text
+from sqlalchemy import Connection, Executable, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,11 +31,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import await_only
 
 from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
+from herald.kit.sqlite_point_reads import SqlitePointReads
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITE_OPTION = "herald_write"
@@ -77,10 +77,10 @@ class Database:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **_engine_options(url))
         self._sqlite_writer = _SqliteWriteTurn()
-        self._sqlite_point_reads: _SqlitePointReads | None = None
+        self._sqlite_point_reads: SqlitePointReads | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine, self._sqlite_writer)
-            self._sqlite_point_reads = _SqlitePointReads(url)
+            self._sqlite_point_reads = SqlitePointReads(make_url(url).database or "")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}),
@@ -142,17 +142,19 @@ class Database:
 
     async def point_read(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
-    ) -> Sequence[Row[Any]]:
-        """The rows of a small read-only Core query (an indexed lookup of a row or two), outside
-        any request transaction, seeing everything committed. The hot paths (the secret-key
-        check of every request, a trigger's workflow) use it: on SQLite it runs synchronously on
-        a read-only connection of its own, in the event loop's thread, where such a lookup takes
-        some 20 microseconds instead of the ~400 of a round trip through aiosqlite's thread and
-        the async session. Never give it a query that scans."""
+    ) -> list[dict[str, Any]]:
+        """The rows (column-to-value mappings) of a small read-only Core query (an indexed
+        lookup of a row or two), outside any request transaction, seeing everything committed.
+        The hot paths (the secret-key check of every request, a trigger's workflow) use it: on
+        SQLite it runs synchronously on a read-only connection of its own, in the event loop's
+        thread, where such a lookup takes some 10 microseconds instead of the ~400 of a round
+        trip through aiosqlite's thread and the async session (`herald.kit.sqlite_point_reads`).
+        Never give it a query that scans."""
         if self._sqlite_point_reads is not None:
             return self._sqlite_point_reads.rows(statement, parameters or {})
         async with self.engine.connect() as connection:
-            return (await connection.execute(statement, parameters or {})).all()
+            result = await connection.execute(statement, parameters or {})
+            return [dict(row) for row in result.mappings()]
 
     async def refresh_planner_statistics(self) -> None:
         """SQLite plans without statistics until ANALYZE runs (a large activity feed then takes
@@ -197,41 +199,6 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}, **json_options}
     return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **json_options}
-
-
-class _SqlitePointReads:
-    """One synchronous, read-only connection (pysqlite) to the same SQLite file. pysqlite begins
-    no transaction for a SELECT, so every read sees what is committed at that moment; in WAL
-    mode a reader never waits for the writer."""
-
-    def __init__(self, async_url: str) -> None:
-        self._engine = create_engine(
-            make_url(async_url).set(drivername="sqlite"),
-            poolclass=StaticPool,
-            connect_args={"check_same_thread": False, "timeout": 5},
-        )
-        event.listen(self._engine, "connect", _read_only)
-        self._connection: Connection | None = None
-
-    def rows(self, statement: Executable, parameters: Mapping[str, Any]) -> Sequence[Row[Any]]:
-        if self._connection is None:
-            self._connection = self._engine.connect()
-        try:
-            return self._connection.execute(statement, parameters).all()
-        finally:
-            self._connection.rollback()
-
-    def dispose(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        self._engine.dispose()
-
-
-def _read_only(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only=ON")
-    cursor.close()
 
 
 def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn) -> None:

@@ -62,7 +62,7 @@ def test_point_reads_see_what_was_just_committed(server: RunningServer) -> None:
                     .where(Environment.name == "Development")
                     .values(name="Renamed")
                 )
-            assert [tuple(row) for row in await database.point_read(statement)] == [("Renamed",)]
+            assert await database.point_read(statement) == [{"name": "Renamed"}]
         finally:
             await database.dispose()
 

@@ -23,7 +23,7 @@ async def find_scope_by_hash(database: Database, key_hash: str) -> EnvironmentSc
     rows = await database.point_read(_SCOPE_BY_KEY_HASH, {"key_hash": key_hash})
     if not rows:
         return None
-    row = rows[0]._mapping
+    row = rows[0]
     return EnvironmentScope(environment_id=row["id"], organization_id=row["organization_id"])
 
 

@@ -92,14 +92,15 @@ class WorkflowDefinitions:
             self._cache.pop(key, None)
             return None
         cached = self._cache.get(key)
-        if cached is not None and (cached.id, cached.updated_at) == tuple(version[0]):
+        committed = (version[0]["id"], version[0]["updated_at"])
+        if cached is not None and (cached.id, cached.updated_at) == committed:
             return cached
         found = await self.database.point_read(_WORKFLOW_BY_IDENTIFIER, where)
         if not found:
             return None
-        workflow = Workflow(**found[0]._mapping)
+        workflow = Workflow(**found[0])
         steps = await self.database.point_read(_STEPS_OF_WORKFLOW, {"workflow_id": workflow.id})
-        workflow.steps = [WorkflowStep(**row._mapping) for row in steps]
+        workflow.steps = [WorkflowStep(**row) for row in steps]
         if len(self._cache) >= _MAX_CACHED_DEFINITIONS:
             self._cache.clear()
         self._cache[key] = workflow
