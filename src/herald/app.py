@@ -18,6 +18,7 @@ from herald.engine.process import build_worker, engine_running
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.events.endpoints import router as events_router
+from herald.events.fast_path import TriggerFastPath
 from herald.events.intake import TriggerIntake
 from herald.feed.endpoints import router as feed_router
 from herald.feed.endpoints import v1_router as feed_v1_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     for router in INBOX_ROUTERS:
         app.include_router(router)
     app.state.route_methods = index_route_methods([*PUBLIC_ROUTERS, *SECRET_KEY_ROUTERS, *INBOX_ROUTERS])
+    app.add_middleware(TriggerFastPath)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

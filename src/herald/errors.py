@@ -95,11 +95,13 @@ def error_response(
     return JSONResponse(error_body(scope, status_code, message, **fields), status_code, headers=headers)
 
 
+def herald_error_response(scope: Scope, exc: HeraldError) -> JSONResponse:
+    return error_response(scope, exc.status_code, exc.message, exc.headers, errors=exc.errors, **exc.extra)
+
+
 async def _herald_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeraldError)
-    return error_response(
-        request.scope, exc.status_code, exc.message, exc.headers, errors=exc.errors, **exc.extra
-    )
+    return herald_error_response(request.scope, exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -187,12 +189,16 @@ def _echoable(value: Any) -> Any:
 _UNSTORABLE_TEXT_STATES = frozenset({"22021", "22P05"})
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+def database_error_response(scope: Scope, exc: DBAPIError) -> JSONResponse:
     """Text the database cannot store is the caller's error (400); anything else stays a 500."""
-    assert isinstance(exc, DBAPIError)
     if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT_STATES:
-        return error_response(request.scope, 400, "Text values must not contain NUL (\\u0000) characters")
-    return unexpected_error_response(request.scope, exc)
+        return error_response(scope, 400, "Text values must not contain NUL (\\u0000) characters")
+    return unexpected_error_response(scope, exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    return database_error_response(request.scope, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -53,13 +53,14 @@ class TriggerIntake:
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
 
-    async def accept(self, session: AsyncSession, scope: EnvironmentScope, check: Check) -> Stored:
-        """The answers to one request's triggers, once they are stored (or refused)."""
+    async def accept(self, session: AsyncSession | None, scope: EnvironmentScope, check: Check) -> Stored:
+        """The answers to one request's triggers, once they are stored (or refused). `session`
+        is the request's own, if it has one."""
         checked = await check(TriggerChecks(self.definitions, scope))
         triggers = to_store(checked)
         if not triggers:
             return answers(checked, [])
-        if session.in_transaction():
+        if session is not None and session.in_transaction():
             stored = await TriggerBatch(session, scope, utc_now(), self.fanout_chunk).store(triggers)
             after_commit(session, self._wake_worker)
             return answers(checked, stored)
