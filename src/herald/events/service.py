@@ -106,6 +106,7 @@ class TriggerChecks:
         self.definitions = definitions
         self.scope = scope
         self.workflows: dict[str, Workflow | None] = {}
+        self.snapshots: dict[str, dict[str, Any]] = {}
 
     async def check(self, request: TriggerRequest) -> Checked:
         """The workflow must exist (422), be active and have steps, and the payload must fit
@@ -124,7 +125,9 @@ class TriggerChecks:
             return _response("no_workflow_steps_defined", transaction_id)
         if workflow.validate_payload and workflow.payload_schema:
             validate_payload(workflow.payload_schema, request.payload)
-        return PreparedTrigger(request, workflow, transaction_id, workflow_snapshot(workflow))
+        if request.name not in self.snapshots:
+            self.snapshots[request.name] = workflow_snapshot(workflow)
+        return PreparedTrigger(request, workflow, transaction_id, self.snapshots[request.name])
 
 
 class TriggerBatch:
