@@ -35,6 +35,7 @@ from sqlalchemy.util import await_only
 
 from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
+from herald.kit.sqlite_one_hop import one_hop_aiosqlite
 from herald.kit.sqlite_point_reads import SqlitePointReads
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -79,6 +80,7 @@ class Database:
         self._sqlite_writer = _SqliteWriteTurn()
         self._sqlite_point_reads: SqlitePointReads | None = None
         if self.is_sqlite:
+            one_hop_aiosqlite(self.engine)
             _configure_sqlite(self.engine, self._sqlite_writer)
             self._sqlite_point_reads = SqlitePointReads(make_url(url).database or "")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
