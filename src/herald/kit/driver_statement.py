@@ -20,18 +20,34 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
 
 
-class DriverStatement:
+class CompiledSql:
+    """A Core statement compiled once for a dialect: its SQL text, and the positional arguments
+    for given values (literals filled in, bind processors applied)."""
+
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         assert isinstance(compiled, SQLCompiler)
-        self.statement = statement
-        self._sql = compiled.string
+        self.compiled = compiled
+        self.sql = compiled.string
         binds = [(name, compiled.binds[name]) for name in compiled.positiontup or ()]
         # (name, value of a literal such as `status_code = NULL` for a name not given, processor)
         self._parameters: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...] = tuple(
             (name, bind.effective_value, bind.type.dialect_impl(dialect).bind_processor(dialect))
             for name, bind in binds
         )
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for name, literal, process in self._parameters:
+            value = values.get(name, literal)
+            arguments.append(value if process is None else process(value))
+        return arguments
+
+
+class DriverStatement:
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        self.statement = statement
+        self._compiled = CompiledSql(statement, dialect)
         self._postgresql = dialect.name == "postgresql"
 
     async def fetch(self, session: AsyncSession, values: Mapping[str, Any]) -> Sequence[Any]:
@@ -41,10 +57,7 @@ class DriverStatement:
         if self._postgresql and not driver.is_in_transaction():
             # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
             return list((await session.execute(self.statement, dict(values))).all())
-        parameters = []
-        for name, literal, process in self._parameters:
-            value = values.get(name, literal)
-            parameters.append(value if process is None else process(value))
+        parameters = self._compiled.arguments(values)
         if self._postgresql:
-            return list(await driver.fetch(self._sql, *parameters))
-        return list(await driver.execute_fetchall(self._sql, parameters))
+            return list(await driver.fetch(self._compiled.sql, *parameters))
+        return list(await driver.execute_fetchall(self._compiled.sql, parameters))

@@ -14,40 +14,29 @@ moment; in WAL mode a reader never waits for the writer.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Executable
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.engine import Dialect
+
+from herald.kit.driver_statement import CompiledSql
 
 _MAX_COMPILED_STATEMENTS = 256
-Processor = Callable[[Any], Any] | None
 
 
-@dataclass(frozen=True)
 class _CompiledRead:
-    sql: str
-    parameter_names: tuple[str, ...]
-    parameter_defaults: dict[str, Any]
-    bind_processors: Mapping[str, Callable[[Any], Any]]
-    keys: tuple[str, ...]
-    result_processors: tuple[Processor, ...]
-
-    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name in self.parameter_names:
-            value = parameters[name] if name in parameters else self.parameter_defaults[name]
-            processor = self.bind_processors.get(name)
-            values.append(processor(value) if processor is not None and value is not None else value)
-        return values
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        self.sql = CompiledSql(statement, dialect)
+        columns = self.sql.compiled._result_columns
+        self._keys = tuple(column.keyname for column in columns)
+        self._processors = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
 
     def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
         return {
             key: processor(value) if processor is not None else value
-            for key, processor, value in zip(self.keys, self.result_processors, row, strict=True)
+            for key, processor, value in zip(self._keys, self._processors, row, strict=True)
         }
 
 
@@ -60,7 +49,7 @@ class SqlitePointReads:
 
     def rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         compiled = self._compiled.get(statement) or self._compile(statement)
-        cursor = self._connect().execute(compiled.sql, compiled.arguments(parameters))
+        cursor = self._connect().execute(compiled.sql.sql, compiled.sql.arguments(parameters))
         try:
             return [compiled.mapping(row) for row in cursor.fetchall()]
         finally:
@@ -79,22 +68,7 @@ class SqlitePointReads:
         return self._connection
 
     def _compile(self, statement: Executable) -> _CompiledRead:
-        compiled = cast(ClauseElement, statement).compile(dialect=self._dialect)
-        assert isinstance(compiled, SQLCompiler)
-        bind_processors = {
-            name: processor for name, processor in compiled._bind_processors.items() if callable(processor)
-        }
-        columns = compiled._result_columns
-        read = _CompiledRead(
-            sql=compiled.string,
-            parameter_names=tuple(compiled.positiontup or ()),
-            parameter_defaults=dict(compiled.params),
-            bind_processors=bind_processors,
-            keys=tuple(column.keyname for column in columns),
-            result_processors=tuple(
-                column.type._cached_result_processor(self._dialect, None) for column in columns
-            ),
-        )
+        read = _CompiledRead(statement, self._dialect)
         if len(self._compiled) >= _MAX_COMPILED_STATEMENTS:
             self._compiled.clear()
         self._compiled[statement] = read
