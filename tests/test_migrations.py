@@ -8,10 +8,11 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from herald.config import Settings
-from herald.db import Database, alembic_config
+from herald.db import Database, _applied_revisions, _head_revisions, alembic_config
 from herald.models import Base
 
 
@@ -46,3 +47,28 @@ def test_downgrade_to_base_and_upgrade_again(settings: Settings) -> None:
         return _differences(connection)
 
     assert _run(settings, cycle) == []
+
+
+def test_head_revisions_read_from_the_scripts_are_alembics() -> None:
+    assert _head_revisions() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_migrate_applies_the_pending_revisions(settings: Settings) -> None:
+    def step_back(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "-1")
+        assert _applied_revisions(connection) != _head_revisions()
+
+    _run(settings, step_back)
+
+    async def migrate_and_read() -> frozenset[str]:
+        database = Database(settings)
+        try:
+            async with database.exclusive_session() as session:
+                await database.migrate(session)
+            async with database.engine.connect() as connection:
+                return await connection.run_sync(_applied_revisions)
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(migrate_and_read()) == _head_revisions()
+    assert _run(settings, _differences) == []

@@ -9,27 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-import uvicorn
 
-from herald.app import create_app
 from herald.config import Settings
-from herald.db import Database
-from herald.engine.process import serve_worker
-from herald.environments.service import (
-    EnvironmentCredentials,
-    InstallationCredentials,
-    installation_credentials,
-    regenerate_key_by_name,
-)
-from herald.errors import HeraldError
 from herald.kit.crypto import MasterKeyError, SecretBox, load_master_key
-from herald.logs import configure_logging
+from herald.kit.lean_imports import load_libraries_without_unused_extras
 from herald.ratelimit.policy import SERVICE_LEVELS
-from herald.ratelimit.service import EnvironmentLevel, environment_levels, set_environment_level
-from herald.startup import prepare_installation
+
+if TYPE_CHECKING:
+    from herald.db import Database
+    from herald.environments.service import EnvironmentCredentials, InstallationCredentials
+    from herald.ratelimit.service import EnvironmentLevel
 
 T = TypeVar("T")
 app = typer.Typer(help="Herald: notification infrastructure that speaks Novu's API.", no_args_is_help=True)
@@ -62,6 +54,10 @@ def api(host: Host = "127.0.0.1", port: Port = 3000) -> None:
 def worker() -> None:
     """Run only the delivery engine (and the idempotency cleanup); stops gracefully on
     SIGTERM or Ctrl-C, letting running jobs finish."""
+    from herald.engine.process import serve_worker
+    from herald.logs import configure_logging
+    from herald.startup import prepare_installation
+
     settings = Settings()
     configure_logging(settings.log_level)
 
@@ -73,6 +69,11 @@ def worker() -> None:
 
 
 def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
+    import uvicorn
+
+    from herald.app import create_app
+    from herald.logs import configure_logging
+
     settings = Settings()
     configure_logging(settings.log_level)
     _fail_on_master_key_problem(lambda: load_master_key(settings))
@@ -92,6 +93,9 @@ def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations and bootstrap the installation on first run."""
+    from herald.logs import configure_logging
+    from herald.startup import prepare_installation
+
     settings = Settings()
     configure_logging(settings.log_level)
 
@@ -110,6 +114,10 @@ def keys(
     """Print each environment's name, id, application identifier and secret key."""
     if ctx.invoked_subcommand is not None:
         return
+    from herald.environments.service import installation_credentials
+    from herald.logs import configure_logging
+    from herald.startup import prepare_installation
+
     settings = Settings()
     configure_logging("warning")
 
@@ -135,6 +143,10 @@ def regenerate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Replace an environment's secret key; the old key stops working at once."""
+    from herald.environments.service import regenerate_key_by_name
+    from herald.logs import configure_logging
+    from herald.startup import prepare_installation
+
     settings = Settings()
     configure_logging("warning")
 
@@ -159,6 +171,10 @@ EnvironmentOption = Annotated[
 @rate_limit_app.command("show")
 def rate_limit_show() -> None:
     """Print each environment's service level and whether it is its own or the default."""
+    from herald.logs import configure_logging
+    from herald.ratelimit.service import environment_levels
+    from herald.startup import prepare_installation
+
     settings = Settings()
     configure_logging("warning")
 
@@ -193,6 +209,10 @@ def rate_limit_clear(environment: EnvironmentOption) -> None:
 
 
 def _change_level(environment: str, level: str | None) -> None:
+    from herald.logs import configure_logging
+    from herald.ratelimit.service import set_environment_level
+    from herald.startup import prepare_installation
+
     settings = Settings()
     configure_logging("warning")
 
@@ -205,6 +225,9 @@ def _change_level(environment: str, level: str | None) -> None:
 
 
 def _run_with_database(settings: Settings, work: Callable[[Database, SecretBox], Awaitable[T]]) -> T:
+    from herald.db import Database
+    from herald.errors import HeraldError
+
     box = _fail_on_master_key_problem(lambda: SecretBox(load_master_key(settings)))
 
     async def main() -> T:
@@ -256,4 +279,5 @@ def _credentials_json(credentials: InstallationCredentials) -> dict[str, object]
 
 
 def main() -> None:
+    load_libraries_without_unused_extras()
     app()

@@ -13,17 +13,17 @@ makes other writers wait.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Executable, event, make_url, text
+from sqlalchemy import Connection, Executable, event, inspect, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,8 +35,12 @@ from sqlalchemy.util import await_only
 
 from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
+from herald.kit.lean_imports import hidden
 from herald.kit.sqlite_one_hop import one_hop_aiosqlite
 from herald.kit.sqlite_point_reads import SqlitePointReads
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITE_OPTION = "herald_write"
@@ -175,6 +179,11 @@ class Database:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    # Loaded here, only to migrate: alembic takes some 10 MB. Its template engine (mako) would
+    # also load pygments, only to highlight the HTML pages of template errors; it does without.
+    with hidden(("pygments",)):
+        from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -182,7 +191,51 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade_to_head(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "heads")
+    """Alembic's `upgrade heads`; a database already at the heads is left alone without loading
+    alembic, so a restarted server does not carry it."""
+    heads = _head_revisions()
+    if heads is not None and heads == _applied_revisions(connection):
+        return
+    config = alembic_config(connection)
+    from alembic import command
+
+    command.upgrade(config, "heads")
+
+
+def _applied_revisions(connection: Connection) -> frozenset[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+@cache
+def _head_revisions() -> frozenset[str] | None:
+    """The revisions no migration script names as its `down_revision`, read from the scripts'
+    literal assignments; None (let alembic decide) if a script does not assign them literally."""
+    revisions: set[str] = set()
+    superseded: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        values: dict[str, Any] = {}
+        for statement in ast.parse(script.read_text()).body:
+            if isinstance(statement, ast.Assign | ast.AnnAssign):
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                        try:
+                            values[target.id] = ast.literal_eval(statement.value) if statement.value else None
+                        except ValueError:
+                            return None
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            superseded.add(down)
+        elif isinstance(down, tuple | list):
+            superseded.update(str(item) for item in down)
+        elif down is not None:
+            return None
+    return frozenset(revisions - superseded) or None
 
 
 def _json_text(value: Any) -> str:

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 from typing import Any
 
-import asyncpg
 import structlog
 from sqlalchemy.engine import make_url
 
@@ -31,6 +30,8 @@ class JobWakeUp:
 
     async def listen_to_postgres(self, database_url: str) -> None:
         """Wake on NOTIFY from any process; polling still covers a dropped connection."""
+        import asyncpg  # here: only PostgreSQL listens, so SQLite never loads the driver
+
         url = make_url(database_url).set(drivername="postgresql")
         try:
             self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
