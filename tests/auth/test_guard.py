@@ -93,7 +93,8 @@ def test_sdk_adds_the_apikey_prefix_and_works(server: RunningServer) -> None:
 def test_every_secret_key_route_refuses_a_request_without_a_key(server: RunningServer) -> None:
     """Walks the app's own OpenAPI description, so a route added later cannot skip the guard."""
     checked = 0
-    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    # Built on first use (~2 s of CPU): httpx's default 5 s is too short on a loaded machine.
+    paths = httpx.get(f"{server.url}/openapi.json", timeout=60).json()["paths"]
     with httpx.Client(base_url=server.url) as client:
         for path, operations in paths.items():
             if path in PUBLIC_PATHS or path.startswith("/v1/inbox/"):
