@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, insert, select, update
+from sqlalchemy import Insert, Table, Text, select, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.kit.driver_batch import DriverInsert, driver_insert
 from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import (
@@ -160,13 +163,21 @@ class MessageRepository(EnvironmentScopedRepository[Message]):
         return inserted[0] if inserted else None
 
     async def insert_many_once(self, rows: Sequence[dict[str, Any]], now: datetime) -> set[str]:
-        """`insert_once` for many messages (each row with its own `id`) in one statement;
-        returns the job ids whose message was stored (the others existed)."""
+        """`insert_once` for many messages (each row with its own `id` and the columns of
+        `MESSAGE_COLUMNS`), run by the driver's executemany; returns the job ids whose message
+        was stored (the others existed)."""
         if not rows:
             return set()
-        complete = [{**row, **self._owned(now)} for row in rows]
-        statement = _insert_ignoring(self.session, Message, "job_id").returning(Message.__table__.c.job_id)
-        return {row[0] for row in await self.session.execute(statement, complete)}
+        statement = driver_insert(self.session, "messages", _message_insert)
+        inserted = await statement.execute(self.session, self._owned(now), rows)
+        if inserted == len(rows):
+            return {row["job_id"] for row in rows}
+        # Some existed (or the driver does not count, asyncpg): ours are those with our ids.
+        table = _MESSAGES.c
+        ours = await self.session.execute(
+            select(table.job_id).where(table.id.in_([row["id"] for row in rows]))
+        )
+        return {row[0] for row in ours}
 
     def _owned(self, now: datetime) -> dict[str, Any]:
         return {
@@ -177,6 +188,22 @@ class MessageRepository(EnvironmentScopedRepository[Message]):
         }
 
 
+_MESSAGES = cast(Table, Message.__table__)
+_DETAILS = cast(Table, ExecutionDetail.__table__)
+_OWNED = ("environment_id", "organization_id", "created_at", "updated_at")
+MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name not in _OWNED)
+"""What each row given to `MessageRepository.insert_many_once` holds (its `id` included)."""
+DETAIL_COLUMNS = ("notification_id", "job_id", "step_id", "channel", "provider_id", "status", "detail", "raw")
+
+
+def _message_insert(dialect: Dialect) -> DriverInsert:
+    return DriverInsert(_MESSAGES, _OWNED, MESSAGE_COLUMNS, dialect, ignore_conflicts_on=("job_id",))
+
+
+def _detail_insert(dialect: Dialect) -> DriverInsert:
+    return DriverInsert(_DETAILS, _OWNED, ("id", *DETAIL_COLUMNS), dialect)
+
+
 class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
     model = ExecutionDetail
 
@@ -184,8 +211,7 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
         self.add(ExecutionDetail(**values))
 
     async def insert_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-        """Log lines in one statement (each row: notification_id, job_id, step_id, channel,
-        provider_id, status, detail, raw)."""
+        """Log lines in one executemany (each row: the columns of `DETAIL_COLUMNS`)."""
         if not rows:
             return
         owned = {
@@ -194,25 +220,35 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
             "created_at": now,
             "updated_at": now,
         }
-        complete = [{"id": new_id(), **row, **owned} for row in rows]
-        await self.session.execute(insert(cast(Table, ExecutionDetail.__table__)), complete)
+        complete = [{"id": new_id(), **row} for row in rows]
+        await driver_insert(self.session, "execution_details", _detail_insert).execute(
+            self.session, owned, complete
+        )
+
+
+_EVENTS = cast(Table, Event.__table__)
+_SUBSCRIBERS = cast(Table, Subscriber.__table__)
+_PREFERENCES = cast(Table, SubscriberPreference.__table__)
 
 
 class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
-    """The stored workflow snapshots of events, many at once."""
+    """The stored workflow snapshots of events, many at once (Core: no ORM result machinery)."""
 
     model = Event
 
     async def rows(self, event_ids: Sequence[str]) -> Sequence[Any]:
-        statement = self.select(
-            Event.id,
-            Event.transaction_id,
-            Event.workflow,
-            Event.payload,
-            Event.actor,
-            Event.tenant,
-            Event.context,
-        ).where(Event.id.in_(event_ids))
+        """(id, transaction_id, workflow, payload, actor, tenant, context); `workflow` is the
+        stored JSON text, unparsed (the events of one workflow version share it)."""
+        table = _EVENTS.c
+        statement = select(
+            table.id,
+            table.transaction_id,
+            cast_(table.workflow, Text).label("workflow"),
+            table.payload,
+            table.actor,
+            table.tenant,
+            table.context,
+        ).where(table.environment_id == self.scope.environment_id, table.id.in_(event_ids))
         rows: Sequence[Any] = (await self.session.execute(statement)).all()
         return rows
 
@@ -225,21 +261,22 @@ class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
     async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, Any]:
         """The rows (with the columns of the Liquid `subscriber`) by internal id; by primary
         key alone, checked against the scope here (see `NotificationRepository.states`)."""
+        table = _SUBSCRIBERS.c
         statement = select(
-            Subscriber.environment_id,
-            Subscriber.id,
-            Subscriber.subscriber_id,
-            Subscriber.first_name,
-            Subscriber.last_name,
-            Subscriber.email,
-            Subscriber.phone,
-            Subscriber.avatar,
-            Subscriber.locale,
-            Subscriber.timezone,
-            Subscriber.data,
-            Subscriber.channels,
-            Subscriber.is_online,
-        ).where(Subscriber.id.in_(subscriber_pks))
+            table.environment_id,
+            table.id,
+            table.subscriber_id,
+            table.first_name,
+            table.last_name,
+            table.email,
+            table.phone,
+            table.avatar,
+            table.locale,
+            table.timezone,
+            table.data,
+            table.channels,
+            table.is_online,
+        ).where(table.id.in_(subscriber_pks))
         rows = await self.session.execute(statement)
         return {row.id: row for row in rows if row.environment_id == self.scope.environment_id}
 
@@ -252,13 +289,11 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
     ) -> dict[tuple[str, str], dict[str, bool]]:
         """Channel switches by (subscriber id, workflow identifier or "" for global); absent
         rows are left out."""
-        statement = self.select(
-            SubscriberPreference.subscriber_pk,
-            SubscriberPreference.workflow_identifier,
-            SubscriberPreference.channels,
-        ).where(
-            SubscriberPreference.subscriber_pk.in_(subscriber_pks),
-            SubscriberPreference.workflow_identifier.in_([GLOBAL_PREFERENCE, *workflow_identifiers]),
+        table = _PREFERENCES.c
+        statement = select(table.subscriber_pk, table.workflow_identifier, table.channels).where(
+            table.environment_id == self.scope.environment_id,
+            table.subscriber_pk.in_(subscriber_pks),
+            table.workflow_identifier.in_([GLOBAL_PREFERENCE, *workflow_identifiers]),
         )
         return {(row[0], row[1]): dict(row[2] or {}) for row in await self.session.execute(statement)}
 
