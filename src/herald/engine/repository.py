@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, Table, Text, select, update
-from sqlalchemy import cast as cast_
+from sqlalchemy import Insert, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.kit.driver_batch import DriverInsert, driver_insert
+from herald.kit.driver_batch import DriverInsert, DriverQuery, driver_insert
 from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import (
@@ -92,11 +91,7 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
         Found by primary key alone and checked against the scope here: with the environment
         in the WHERE clause, PostgreSQL on a table whose statistics lag behind (a burst of new
         notifications) walks the environment's index instead of the primary key's."""
-        table = _NOTIFICATIONS.c
-        statement = select(table.id, table.status, table.subscriber_id, table.environment_id).where(
-            table.id.in_(notification_ids)
-        )
-        rows = await self.session.execute(statement)
+        rows = await _STATES.rows(self.session, notification_ids)
         return {
             row[0]: NotificationState(row[0], row[1], row[2])
             for row in rows
@@ -226,31 +221,64 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
         )
 
 
-_EVENTS = cast(Table, Event.__table__)
-_SUBSCRIBERS = cast(Table, Subscriber.__table__)
-_PREFERENCES = cast(Table, SubscriberPreference.__table__)
+class EventRow(NamedTuple):
+    id: str
+    transaction_id: str
+    workflow: str
+    """The stored JSON text, unparsed (the events of one workflow version share it)."""
+    payload: dict[str, Any]
+    actor: dict[str, Any] | None
+    tenant: dict[str, Any] | None
+    context: dict[str, Any] | None
+
+
+class SubscriberRow(NamedTuple):
+    """The columns of the Liquid `subscriber`."""
+
+    environment_id: str
+    id: str
+    subscriber_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    avatar: str | None
+    locale: str | None
+    timezone: str | None
+    data: dict[str, Any] | None
+    channels: list[Any] | None
+    is_online: bool | None
+
+
+# The reads of a batch of step jobs: one query each, on the driver connection, by primary key
+# lists that are one parameter (the same SQL for every batch size).
+_STATES = DriverQuery("SELECT id, status, subscriber_id, environment_id FROM notifications WHERE id {ids}")
+_EVENTS = DriverQuery(
+    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, actor, tenant, context FROM events"
+    " WHERE environment_id = ? AND id {ids}",
+    json_columns=(3, 4, 5, 6),
+)
+_SUBSCRIBERS = DriverQuery(
+    "SELECT environment_id, id, subscriber_id, first_name, last_name, email, phone, avatar, locale,"
+    " timezone, data, channels, is_online FROM subscribers WHERE id {ids}",
+    json_columns=(10, 11),
+    bool_columns=(12,),
+)
+_SWITCHES = DriverQuery(
+    "SELECT subscriber_pk, workflow_identifier, channels FROM subscriber_preferences"
+    " WHERE environment_id = ? AND subscriber_pk {ids} AND workflow_identifier {ids}",
+    json_columns=(2,),
+)
 
 
 class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
-    """The stored workflow snapshots of events, many at once (Core: no ORM result machinery)."""
+    """The stored workflow snapshots of events, many at once."""
 
     model = Event
 
-    async def rows(self, event_ids: Sequence[str]) -> Sequence[Any]:
-        """(id, transaction_id, workflow, payload, actor, tenant, context); `workflow` is the
-        stored JSON text, unparsed (the events of one workflow version share it)."""
-        table = _EVENTS.c
-        statement = select(
-            table.id,
-            table.transaction_id,
-            cast_(table.workflow, Text).label("workflow"),
-            table.payload,
-            table.actor,
-            table.tenant,
-            table.context,
-        ).where(table.environment_id == self.scope.environment_id, table.id.in_(event_ids))
-        rows: Sequence[Any] = (await self.session.execute(statement)).all()
-        return rows
+    async def rows(self, event_ids: Sequence[str]) -> list[EventRow]:
+        rows = await _EVENTS.rows(self.session, self.scope.environment_id, event_ids)
+        return [EventRow(*row) for row in rows]
 
 
 class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
@@ -258,27 +286,12 @@ class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
 
     model = Subscriber
 
-    async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, Any]:
+    async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, SubscriberRow]:
         """The rows (with the columns of the Liquid `subscriber`) by internal id; by primary
         key alone, checked against the scope here (see `NotificationRepository.states`)."""
-        table = _SUBSCRIBERS.c
-        statement = select(
-            table.environment_id,
-            table.id,
-            table.subscriber_id,
-            table.first_name,
-            table.last_name,
-            table.email,
-            table.phone,
-            table.avatar,
-            table.locale,
-            table.timezone,
-            table.data,
-            table.channels,
-            table.is_online,
-        ).where(table.id.in_(subscriber_pks))
-        rows = await self.session.execute(statement)
-        return {row.id: row for row in rows if row.environment_id == self.scope.environment_id}
+        environment_id = self.scope.environment_id
+        rows = await _SUBSCRIBERS.rows(self.session, subscriber_pks)
+        return {row[1]: SubscriberRow(*row) for row in rows if row[0] == environment_id}
 
 
 class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreference]):
@@ -289,13 +302,13 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
     ) -> dict[tuple[str, str], dict[str, bool]]:
         """Channel switches by (subscriber id, workflow identifier or "" for global); absent
         rows are left out."""
-        table = _PREFERENCES.c
-        statement = select(table.subscriber_pk, table.workflow_identifier, table.channels).where(
-            table.environment_id == self.scope.environment_id,
-            table.subscriber_pk.in_(subscriber_pks),
-            table.workflow_identifier.in_([GLOBAL_PREFERENCE, *workflow_identifiers]),
+        rows = await _SWITCHES.rows(
+            self.session,
+            self.scope.environment_id,
+            subscriber_pks,
+            [GLOBAL_PREFERENCE, *workflow_identifiers],
         )
-        return {(row[0], row[1]): dict(row[2] or {}) for row in await self.session.execute(statement)}
+        return {(row[0], row[1]): dict(row[2] or {}) for row in rows}
 
 
 class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):

@@ -12,10 +12,13 @@ are exactly those SQLAlchemy would have sent: its own bind processors make them.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -127,3 +130,73 @@ def driver_insert(
     if found is None:
         found = _CACHE[key] = build(dialect)
     return found
+
+
+class DriverQuery:
+    """A hand-written query run on the driver connection, inside the session's transaction;
+    rows come back as the driver gives them (JSON as text, SQLite booleans as 0/1): the caller
+    converts what it reads.
+
+    Written with `?` for a value and `{ids}` for "is one of a list of strings", which takes one
+    parameter, the list (SQLite: `IN (SELECT value FROM json_each(?))` with the list as JSON;
+    PostgreSQL: `= ANY($n::varchar[])`): the SQL is the same whatever the list's length."""
+
+    def __init__(
+        self, sql: str, *, json_columns: Sequence[int] = (), bool_columns: Sequence[int] = ()
+    ) -> None:
+        """`json_columns` and `bool_columns` (positions in the row) are converted on SQLite as
+        SQLAlchemy would (asyncpg's codecs, set by SQLAlchemy, already give Python values)."""
+        self._json_columns = tuple(json_columns)
+        self._bool_columns = tuple(bool_columns)
+        tokens = _PLACEHOLDER.split(sql)
+        sqlite_sql: list[str] = []
+        postgresql_sql: list[str] = []
+        lists: set[int] = set()
+        position = 0
+        for token in tokens:
+            if token == "?":
+                sqlite_sql.append("?")
+            elif token == "{ids}":
+                sqlite_sql.append("IN (SELECT value FROM json_each(?))")
+                lists.add(position)
+            else:
+                sqlite_sql.append(token)
+                postgresql_sql.append(token)
+                continue
+            position += 1
+            postgresql_sql.append(f"${position}" if token == "?" else f"= ANY(${position}::varchar[])")
+        self._sqlite = "".join(sqlite_sql)
+        self._postgresql = "".join(postgresql_sql)
+        self._lists = frozenset(lists)
+
+    async def rows(self, session: AsyncSession, *parameters: Any) -> list[Any]:
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        if connection.dialect.name == "postgresql":
+            if not driver.is_in_transaction():
+                # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
+                result = await connection.exec_driver_sql(self._postgresql, tuple(parameters))
+                return list(result.all())
+            return list(await driver.fetch(self._postgresql, *parameters))
+        values = [
+            orjson.dumps(list(value)).decode() if index in self._lists else value
+            for index, value in enumerate(parameters)
+        ]
+        rows = await driver.execute_fetchall(self._sqlite, values)
+        if not self._json_columns and not self._bool_columns:
+            return list(rows)
+        converted: list[Any] = []
+        loads = json.loads
+        for row in rows:
+            line = list(row)
+            for index in self._json_columns:
+                if (text := line[index]) is not None:
+                    line[index] = loads(text)
+            for index in self._bool_columns:
+                if (flag := line[index]) is not None:
+                    line[index] = bool(flag)
+            converted.append(line)
+        return converted
+
+
+_PLACEHOLDER = re.compile(r"(\?|\{ids\})")
