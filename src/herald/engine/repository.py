@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, Table, select, update
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,12 +101,7 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
     async def settle_many(self, notification_ids: Sequence[str], status: str, now: datetime) -> None:
         """`settle` for many notifications of this environment (ids that `states` returned),
         in one statement by primary key."""
-        table = _NOTIFICATIONS.c
-        await self.session.execute(
-            update(_NOTIFICATIONS)
-            .where(table.id.in_(notification_ids), table.status == NotificationStatus.PENDING)
-            .values(status=status, updated_at=now)
-        )
+        await _SETTLE.execute(self.session, status, now, notification_ids)
 
     async def settle(self, notification_id: str, status: str, now: datetime) -> None:
         """Move a pending notification to its final status (a settled one keeps its own)."""
@@ -250,6 +245,10 @@ class SubscriberRow(NamedTuple):
     is_online: bool | None
 
 
+_SETTLE = DriverQuery(
+    "UPDATE notifications SET status = ?, updated_at = ? WHERE id {ids} AND status = 'pending'",
+    types={1: _NOTIFICATIONS.c.updated_at.type},
+)
 # The reads of a batch of step jobs: one query each, on the driver connection, by primary key
 # lists that are one parameter (the same SQL for every batch size).
 _STATES = DriverQuery("SELECT id, status, subscriber_id, environment_id FROM notifications WHERE id {ids}")

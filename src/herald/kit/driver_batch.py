@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
 
@@ -142,13 +143,22 @@ class DriverQuery:
     PostgreSQL: `= ANY($n::varchar[])`): the SQL is the same whatever the list's length."""
 
     def __init__(
-        self, sql: str, *, json_columns: Sequence[int] = (), bool_columns: Sequence[int] = ()
+        self,
+        sql: str,
+        *,
+        json_columns: Sequence[int] = (),
+        bool_columns: Sequence[int] = (),
+        types: Mapping[int, TypeEngine[Any]] | None = None,
     ) -> None:
         """`json_columns` and `bool_columns` (positions in the row) are converted on SQLite as
-        SQLAlchemy would (asyncpg's codecs, set by SQLAlchemy, already give Python values)."""
+        SQLAlchemy would (asyncpg's codecs, set by SQLAlchemy, already give Python values);
+        the parameters at the positions of `types` go through those types' bind processors
+        (SQLite's DATETIME strings). `{skip_locked}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL."""
         self._json_columns = tuple(json_columns)
         self._bool_columns = tuple(bool_columns)
-        tokens = _PLACEHOLDER.split(sql)
+        self._types = dict(types or {})
+        self._processors: dict[str, list[tuple[int, Processor]]] = {}
+        tokens = _PLACEHOLDER.split(sql.replace("{skip_locked}", "\0"))
         sqlite_sql: list[str] = []
         postgresql_sql: list[str] = []
         lists: set[int] = set()
@@ -165,23 +175,50 @@ class DriverQuery:
                 continue
             position += 1
             postgresql_sql.append(f"${position}" if token == "?" else f"= ANY(${position}::varchar[])")
-        self._sqlite = "".join(sqlite_sql)
-        self._postgresql = "".join(postgresql_sql)
+        self._sqlite = "".join(sqlite_sql).replace("\0", "")
+        self._postgresql = "".join(postgresql_sql).replace("\0", "FOR UPDATE SKIP LOCKED")
         self._lists = frozenset(lists)
+
+    def _values(self, dialect: Dialect, parameters: Sequence[Any]) -> list[Any]:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = self._processors[dialect.name] = [
+                (index, process)
+                for index, type_ in self._types.items()
+                if (process := type_.dialect_impl(dialect).bind_processor(dialect)) is not None
+            ]
+        values = list(parameters)
+        for index, convert in processors:
+            values[index] = convert(values[index])
+        if dialect.name != "postgresql":
+            for index in self._lists:
+                values[index] = orjson.dumps(list(values[index])).decode()
+        return values
+
+    async def execute(self, session: AsyncSession, *parameters: Any) -> int:
+        """Run a statement that returns no rows; the number of rows it changed."""
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        values = self._values(connection.dialect, parameters)
+        if connection.dialect.name == "postgresql":
+            if not driver.is_in_transaction():
+                result = await connection.exec_driver_sql(self._postgresql, tuple(values))
+                return int(result.rowcount)
+            status: str = await driver.execute(self._postgresql, *values)
+            return int(status.rpartition(" ")[2] or 0)
+        cursor = await driver.execute(self._sqlite, values)
+        return int(cursor.rowcount)
 
     async def rows(self, session: AsyncSession, *parameters: Any) -> list[Any]:
         connection = await session.connection()
         driver: Any = (await connection.get_raw_connection()).driver_connection
+        values = self._values(connection.dialect, parameters)
         if connection.dialect.name == "postgresql":
             if not driver.is_in_transaction():
                 # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
-                result = await connection.exec_driver_sql(self._postgresql, tuple(parameters))
+                result = await connection.exec_driver_sql(self._postgresql, tuple(values))
                 return list(result.all())
-            return list(await driver.fetch(self._postgresql, *parameters))
-        values = [
-            orjson.dumps(list(value)).decode() if index in self._lists else value
-            for index, value in enumerate(parameters)
-        ]
+            return list(await driver.fetch(self._postgresql, *values))
         rows = await driver.execute_fetchall(self._sqlite, values)
         if not self._json_columns and not self._bool_columns:
             return list(rows)
@@ -190,7 +227,12 @@ class DriverQuery:
         for row in rows:
             line = list(row)
             for index in self._json_columns:
-                if (text := line[index]) is not None:
+                text = line[index]
+                if text is None or text == "null":
+                    line[index] = None
+                elif text == "{}":
+                    line[index] = {}
+                else:
                     line[index] = loads(text)
             for index in self._bool_columns:
                 if (flag := line[index]) is not None:
