@@ -164,14 +164,17 @@ def _plain_value(variables: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     """The output of `{{ path }}`, or _FALLBACK where Liquid semantics (size, first...) apply."""
     value: Any = variables
     for key in path:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             return _FALLBACK
         if key not in value:
             return ""
         value = value[key]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is bool:
         return "true" if value else "false"
     return value if isinstance(value, str | int | float) else _FALLBACK
 
@@ -179,13 +182,13 @@ def _plain_value(variables: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 def _render_plain(parts: tuple[str | tuple[str, ...], ...], variables: Mapping[str, Any]) -> str | None:
     rendered: list[str] = []
     for part in parts:
-        if isinstance(part, str):
+        if type(part) is str:
             rendered.append(part)
             continue
-        value = _plain_value(variables, part)
+        value = _plain_value(variables, part)  # type: ignore[arg-type]
         if value is _FALLBACK:
             return None
-        rendered.append(str(value))
+        rendered.append(value if type(value) is str else str(value))
     return "".join(rendered)
 
 

@@ -4,10 +4,11 @@ transaction.
 For the inserts of the delivery engine's batches (hundreds of message and log rows a
 transaction). Through `AsyncSession.execute`, SQLAlchemy builds every row's parameters
 generically (`construct_params`, then each bind processor, a RETURNING batch rendered per
-call); here the SQL is compiled once per dialect, the values shared by every row (scope,
+call); here the SQL is written once per dialect, the values shared by every row (scope,
 timestamps) go through their bind processors once per call, and each row's own values only
 through the processors that exist (SQLite's DATETIME strings, JSON text). The stored values
-are exactly those SQLAlchemy would have sent: its own bind processors make them.
+are exactly those SQLAlchemy would have sent: its own bind processors (the columns' types)
+make them. `DriverQuery` does the same for hand-written reads and updates.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, Table, bindparam, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
@@ -41,38 +40,25 @@ class DriverInsert:
         dialect: Dialect,
         ignore_conflicts_on: Sequence[str] = (),
     ) -> None:
-        statement: Insert
-        if ignore_conflicts_on and dialect.name == "postgresql":
-            statement = postgresql.insert(table).on_conflict_do_nothing(
-                index_elements=list(ignore_conflicts_on)
-            )
-        elif ignore_conflicts_on:
-            statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
-        else:
-            statement = insert(table)
         columns = [*shared, *varying]
-        statement = statement.values({name: bindparam(name, type_=table.c[name].type) for name in columns})
-        compiled = statement.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        order = list(compiled.positiontup or ())
-        if sorted(order) != sorted(columns):
-            raise ValueError(f"unexpected parameters {order} for {columns}")
-        self._statement = statement
-        self._sql = compiled.string
-        self._postgresql = dialect.name == "postgresql"
+        conflict = (
+            f" ON CONFLICT ({', '.join(ignore_conflicts_on)}) DO NOTHING" if ignore_conflicts_on else ""
+        )
+        postgresql = dialect.name == "postgresql"
+        placeholders = ", ".join(f"${index}" if postgresql else "?" for index in range(1, len(columns) + 1))
+        self._sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}){conflict}"
+        self._postgresql = postgresql
         processors = {
-            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+            name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
         }
-        self._shared = [(order.index(name), name, processors[name]) for name in shared]
-        self._varying_positions = [order.index(name) for name in varying]
+        self._shared = [(name, processors[name]) for name in shared]
         self._varying_processed = [
             (position, process)
-            for position, name in zip(self._varying_positions, varying, strict=True)
+            for position, name in enumerate(varying, start=len(shared))
             if (process := processors[name]) is not None
         ]
         self._get = itemgetter(*varying)
         self._single = len(varying) == 1
-        self._width = len(order)
 
     async def execute(
         self, session: AsyncSession, shared: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
@@ -83,32 +69,21 @@ class DriverInsert:
             return 0
         connection = await session.connection()
         driver: Any = (await connection.get_raw_connection()).driver_connection
-        if self._postgresql and not driver.is_in_transaction():
-            # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
-            await session.execute(self._statement, [{**shared, **row} for row in rows])
-            return None
-        template: list[Any] = [None] * self._width
-        for position, name, process in self._shared:
+        head: list[Any] = []
+        for name, process in self._shared:
             value = shared[name]
-            template[position] = value if process is None else process(value)
-        positions, processed, get, single = (
-            self._varying_positions,
-            self._varying_processed,
-            self._get,
-            self._single,
-        )
+            head.append(value if process is None else process(value))
+        processed, get, single = self._varying_processed, self._get, self._single
         parameters: list[list[Any]] = []
         for row in rows:
-            values = get(row)
-            line = template.copy()
-            if single:
-                line[positions[0]] = values
-            else:
-                for position, value in zip(positions, values, strict=True):
-                    line[position] = value
+            line = [*head, get(row)] if single else [*head, *get(row)]
             for position, process in processed:
                 line[position] = process(line[position])
             parameters.append(line)
+        if self._postgresql and not driver.is_in_transaction():
+            # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
+            await connection.exec_driver_sql(self._sql, [tuple(line) for line in parameters])
+            return None
         if self._postgresql:
             await driver.executemany(self._sql, parameters)
             return None
