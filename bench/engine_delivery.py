@@ -11,6 +11,10 @@ the figure. `--topic` measures a topic trigger instead (one event; fan-out jobs 
     python bench/engine_delivery.py                   # embedded SQLite, 5,000 messages, 3 rounds
     python bench/engine_delivery.py --postgres
     python bench/engine_delivery.py --count 2000 --profile   # cProfile of one round, top 40
+
+The machines are noisy: compare against an earlier commit in the same conditions, alternating
+runs (`git archive <commit> src | tar -x -C /tmp/base`, then the same command with
+`PYTHONPATH=/tmp/base/src`, which that checkout's `herald` then shadows this one's).
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-
 
 if "--postgres" in sys.argv:
     os.environ["HERALD_TEST_DATABASE_URL"] = os.environ.get(
@@ -45,18 +48,22 @@ from herald.db import Database
 from herald.engine.process import build_worker
 from herald.jobs.wakeup import JobWakeUp
 from herald.kit.ids import new_id
-from herald.logs import configure_logging
 from herald.kit.time import utc_now
+from herald.logs import configure_logging
 from herald.models import Environment, Message, Subscriber, Topic, TopicSubscription
 from herald.realtime.socket_publisher import SocketPublisher
 
+RESULTS = Path(__file__).resolve().parent / "results"
 STEP = {
     "name": "Inbox",
     "type": "in_app",
     "controlValues": {
         "subject": "Order {{ payload.order.id }} shipped",
         "body": "Hi {{ subscriber.firstName }}, your {{ payload.n }} items are on their way.",
-        "primaryAction": {"label": "Track", "redirect": {"url": "https://example.com/{{ payload.order.id }}"}},
+        "primaryAction": {
+            "label": "Track",
+            "redirect": {"url": "https://example.com/{{ payload.order.id }}"},
+        },
     },
 }
 
@@ -100,7 +107,13 @@ async def seed_subscribers(settings: Settings, size: int, prefix: str, topic_key
             owner = {"environment_id": environment.id, "organization_id": environment.organization_id}
             now = utc_now()
             subscribers = [
-                {"id": new_id(), "subscriber_id": f"{prefix}-{i}", "first_name": f"Ann{i}", "channels": [], **owner}
+                {
+                    "id": new_id(),
+                    "subscriber_id": f"{prefix}-{i}",
+                    "first_name": f"Ann{i}",
+                    "channels": [],
+                    **owner,
+                }
                 for i in range(size)
             ]
             await session.execute(insert(Subscriber), subscribers)
@@ -108,19 +121,21 @@ async def seed_subscribers(settings: Settings, size: int, prefix: str, topic_key
                 return
             topic_id = new_id()
             await session.execute(
-                insert(Topic), [{"id": topic_id, "key": topic_key, "created_at": now, "updated_at": now, **owner}]
+                insert(Topic),
+                [{"id": topic_id, "key": topic_key, "created_at": now, "updated_at": now, **owner}],
             )
             await session.execute(
                 insert(TopicSubscription),
-                [{"id": new_id(), "topic_id": topic_id, "subscriber_pk": s["id"], **owner} for s in subscribers],
+                [
+                    {"id": new_id(), "topic_id": topic_id, "subscriber_pk": s["id"], **owner}
+                    for s in subscribers
+                ],
             )
     finally:
         await database.dispose()
 
 
-async def run_engine(
-    settings: Settings, profile: cProfile.Profile | None
-) -> tuple[int, float, float, float]:
+async def run_engine(settings: Settings, profile: cProfile.Profile | None) -> tuple[int, float, float, float]:
     """Run every due job; (messages stored, CPU seconds, wall seconds, CPU seconds of the event
     loop's thread: the rest is the database driver's thread, aiosqlite's on SQLite)."""
     database = Database(settings)
@@ -154,15 +169,24 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     configure_logging("warning")
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     with tempfile.TemporaryDirectory() as work:
         factory = DatabaseFactory(Path(work))
         settings = factory.settings_for(Path(work) / "data", rate_limit_enabled=False, log_level="warning")
         try:
             url, server, thread = serve(settings)
-            key = next(e.secret_key for e in read_credentials(settings).environments if e.name == "Development")
+            key = next(
+                e.secret_key for e in read_credentials(settings).environments if e.name == "Development"
+            )
             with httpx.Client(base_url=url, headers={"Authorization": f"ApiKey {key}"}) as client:
                 response = client.post(
-                    "/v2/workflows", json={"name": "Bench", "workflowId": "bench", "active": True, "steps": [STEP]}
+                    "/v2/workflows",
+                    json={"name": "Bench", "workflowId": "bench", "active": True, "steps": [STEP]},
                 )
                 assert response.status_code == 201, response.text
             per_message: list[float] = []
@@ -183,11 +207,11 @@ def main() -> None:
                 stored, cpu, wall, main = asyncio.run(run_engine(settings, profile))
                 assert stored == args.count, (stored, args.count)
                 per_message.append(cpu / stored * 1000)
-                print(
+                report(
                     f"round {round_no + 1}: {stored} in-app messages, CPU {cpu:.2f} s "
-                    f"({cpu / stored * 1000:.3f} ms/message; event loop's thread {main / stored * 1000:.3f}), "
-                    f"wall {wall:.2f} s",
-                    flush=True,
+                    f"({cpu / stored * 1000:.3f} ms/message; "
+                    f"event loop's thread {main / stored * 1000:.3f}), "
+                    f"wall {wall:.2f} s"
                 )
                 if profile is not None:
                     stats = pstats.Stats(profile)
@@ -196,12 +220,16 @@ def main() -> None:
             server.should_exit = True
             thread.join(timeout=15)
             best = min(per_message)
-            print(f"best CPU per delivered in-app message: {best:.3f} ms ({'topic' if args.topic else 'bulk'})")
+            kind = "topic" if args.topic else "bulk"
+            report(f"best CPU per delivered in-app message: {best:.3f} ms ({kind}, {args.count:,} a round)")
+            name = (
+                f"engine_delivery{'.topic' if args.topic else ''}{'.postgresql' if args.postgres else ''}.txt"
+            )
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / name).write_text("\n".join(lines) + "\n")
         finally:
             factory.drop(settings)
             factory.close()
-
-
 
 
 if __name__ == "__main__":
