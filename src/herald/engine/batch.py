@@ -48,7 +48,7 @@ from herald.engine.repository import (
     PreferenceSwitchRepository,
     RecipientRepository,
 )
-from herald.engine.snapshot import EventSnapshot, SnapshotCache, parse_event
+from herald.engine.snapshot import EventSnapshot, SnapshotCache, WorkflowTextCache, event_snapshot
 from herald.engine.steps.base import ContinueNow, StepContext, StepExecutor
 from herald.engine.steps.in_app import IN_APP_PROVIDER, IN_APP_SENT, in_app_message, run_in_app_step
 from herald.jobs.repository import JobRepository
@@ -99,6 +99,7 @@ class StepBatchRunner:
         self.executors = executors
         self.realtime = realtime
         self.snapshots = snapshots
+        self.workflows = WorkflowTextCache()
         self.wakeup = wakeup
         self.clock = clock
 
@@ -256,8 +257,9 @@ class StepBatchRunner:
                 found[event_id] = cached
         if missing:
             for row in await EventSnapshotRepository(session, scope).rows(missing):
-                snapshot = parse_event(
-                    row.id, row.transaction_id, row.workflow, row.payload, row.actor, row.tenant, row.context
+                parsed = self.workflows.parsed(row.workflow)
+                snapshot = event_snapshot(
+                    row.id, row.transaction_id, parsed, row.payload, row.actor, row.tenant, row.context
                 )
                 self.snapshots.put(snapshot)
                 found[row.id] = snapshot

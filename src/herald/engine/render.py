@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -164,14 +164,17 @@ def _plain_value(variables: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     """The output of `{{ path }}`, or _FALLBACK where Liquid semantics (size, first...) apply."""
     value: Any = variables
     for key in path:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             return _FALLBACK
         if key not in value:
             return ""
         value = value[key]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is bool:
         return "true" if value else "false"
     return value if isinstance(value, str | int | float) else _FALLBACK
 
@@ -179,13 +182,13 @@ def _plain_value(variables: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 def _render_plain(parts: tuple[str | tuple[str, ...], ...], variables: Mapping[str, Any]) -> str | None:
     rendered: list[str] = []
     for part in parts:
-        if isinstance(part, str):
+        if type(part) is str:
             rendered.append(part)
             continue
-        value = _plain_value(variables, part)
+        value = _plain_value(variables, part)  # type: ignore[arg-type]
         if value is _FALLBACK:
             return None
-        rendered.append(str(value))
+        rendered.append(value if type(value) is str else str(value))
     return "".join(rendered)
 
 
@@ -224,6 +227,49 @@ def _render_value(value: Any, context: RenderContext, path: str) -> Any:
     if isinstance(value, list):
         return [_render_value(item, context, f"{path}.{index}") for index, item in enumerate(value)]
     return value
+
+
+Renderer = Callable[[Mapping[str, Any]], Any]
+"""Renders prepared control values with the variables of a `RenderContext`."""
+
+
+def controls_renderer(values: Mapping[str, Any]) -> Renderer:
+    """`render_controls` prepared once for these control values: the walk of their structure,
+    the check for markup and the plain-output parse happen here, not for every render.
+    `renderer(context.variables())` equals `render_controls(values, context)`."""
+    return _builder(dict(values), "", top=True)
+
+
+def _builder(value: Any, path: str, *, top: bool = False) -> Renderer:
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return lambda _variables: value
+        return _template_builder(value, path)
+    if isinstance(value, Mapping):
+        items = [(key, _builder(item, key if top else f"{path}.{key}")) for key, item in value.items()]
+        return lambda variables: {key: build(variables) for key, build in items}
+    if isinstance(value, list):
+        builders = [_builder(item, f"{path}.{index}") for index, item in enumerate(value)]
+        return lambda variables: [build(variables) for build in builders]
+    return lambda _variables: value
+
+
+def _template_builder(source: str, path: str) -> Renderer:
+    parts = _plain_outputs(source)
+
+    def render(variables: Mapping[str, Any]) -> str:
+        if parts is not None:
+            fast = _render_plain(parts, variables)
+            if fast is not None:
+                return fast
+        try:
+            return _compile(source).render(**variables)
+        except LiquidError as error:
+            raise RenderError(_describe(error), field=path) from None
+        except (RecursionError, MemoryError):
+            raise RenderError("The template is too complex to render", field=path) from None
+
+    return render
 
 
 def referenced_variables(values: Any) -> list[str]:

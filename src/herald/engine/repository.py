@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, Table, insert, select, update
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.kit.driver_batch import DriverInsert, DriverQuery, driver_insert
 from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import (
@@ -89,11 +91,7 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
         Found by primary key alone and checked against the scope here: with the environment
         in the WHERE clause, PostgreSQL on a table whose statistics lag behind (a burst of new
         notifications) walks the environment's index instead of the primary key's."""
-        table = _NOTIFICATIONS.c
-        statement = select(table.id, table.status, table.subscriber_id, table.environment_id).where(
-            table.id.in_(notification_ids)
-        )
-        rows = await self.session.execute(statement)
+        rows = await _STATES.rows(self.session, notification_ids)
         return {
             row[0]: NotificationState(row[0], row[1], row[2])
             for row in rows
@@ -103,12 +101,7 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
     async def settle_many(self, notification_ids: Sequence[str], status: str, now: datetime) -> None:
         """`settle` for many notifications of this environment (ids that `states` returned),
         in one statement by primary key."""
-        table = _NOTIFICATIONS.c
-        await self.session.execute(
-            update(_NOTIFICATIONS)
-            .where(table.id.in_(notification_ids), table.status == NotificationStatus.PENDING)
-            .values(status=status, updated_at=now)
-        )
+        await _SETTLE.execute(self.session, status, now, notification_ids)
 
     async def settle(self, notification_id: str, status: str, now: datetime) -> None:
         """Move a pending notification to its final status (a settled one keeps its own)."""
@@ -160,13 +153,21 @@ class MessageRepository(EnvironmentScopedRepository[Message]):
         return inserted[0] if inserted else None
 
     async def insert_many_once(self, rows: Sequence[dict[str, Any]], now: datetime) -> set[str]:
-        """`insert_once` for many messages (each row with its own `id`) in one statement;
-        returns the job ids whose message was stored (the others existed)."""
+        """`insert_once` for many messages (each row with its own `id` and the columns of
+        `MESSAGE_COLUMNS`), run by the driver's executemany; returns the job ids whose message
+        was stored (the others existed)."""
         if not rows:
             return set()
-        complete = [{**row, **self._owned(now)} for row in rows]
-        statement = _insert_ignoring(self.session, Message, "job_id").returning(Message.__table__.c.job_id)
-        return {row[0] for row in await self.session.execute(statement, complete)}
+        statement = driver_insert(self.session, "messages", _message_insert)
+        inserted = await statement.execute(self.session, self._owned(now), rows)
+        if inserted == len(rows):
+            return {row["job_id"] for row in rows}
+        # Some existed (or the driver does not count, asyncpg): ours are those with our ids.
+        table = _MESSAGES.c
+        ours = await self.session.execute(
+            select(table.job_id).where(table.id.in_([row["id"] for row in rows]))
+        )
+        return {row[0] for row in ours}
 
     def _owned(self, now: datetime) -> dict[str, Any]:
         return {
@@ -177,6 +178,22 @@ class MessageRepository(EnvironmentScopedRepository[Message]):
         }
 
 
+_MESSAGES = cast(Table, Message.__table__)
+_DETAILS = cast(Table, ExecutionDetail.__table__)
+_OWNED = ("environment_id", "organization_id", "created_at", "updated_at")
+MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name not in _OWNED)
+"""What each row given to `MessageRepository.insert_many_once` holds (its `id` included)."""
+DETAIL_COLUMNS = ("notification_id", "job_id", "step_id", "channel", "provider_id", "status", "detail", "raw")
+
+
+def _message_insert(dialect: Dialect) -> DriverInsert:
+    return DriverInsert(_MESSAGES, _OWNED, MESSAGE_COLUMNS, dialect, ignore_conflicts_on=("job_id",))
+
+
+def _detail_insert(dialect: Dialect) -> DriverInsert:
+    return DriverInsert(_DETAILS, _OWNED, ("id", *DETAIL_COLUMNS), dialect)
+
+
 class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
     model = ExecutionDetail
 
@@ -184,8 +201,7 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
         self.add(ExecutionDetail(**values))
 
     async def insert_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-        """Log lines in one statement (each row: notification_id, job_id, step_id, channel,
-        provider_id, status, detail, raw)."""
+        """Log lines in one executemany (each row: the columns of `DETAIL_COLUMNS`)."""
         if not rows:
             return
         owned = {
@@ -194,8 +210,64 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
             "created_at": now,
             "updated_at": now,
         }
-        complete = [{"id": new_id(), **row, **owned} for row in rows]
-        await self.session.execute(insert(cast(Table, ExecutionDetail.__table__)), complete)
+        complete = [{"id": new_id(), **row} for row in rows]
+        await driver_insert(self.session, "execution_details", _detail_insert).execute(
+            self.session, owned, complete
+        )
+
+
+class EventRow(NamedTuple):
+    id: str
+    transaction_id: str
+    workflow: str
+    """The stored JSON text, unparsed (the events of one workflow version share it)."""
+    payload: dict[str, Any]
+    actor: dict[str, Any] | None
+    tenant: dict[str, Any] | None
+    context: dict[str, Any] | None
+
+
+class SubscriberRow(NamedTuple):
+    """The columns of the Liquid `subscriber`."""
+
+    environment_id: str
+    id: str
+    subscriber_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    avatar: str | None
+    locale: str | None
+    timezone: str | None
+    data: dict[str, Any] | None
+    channels: list[Any] | None
+    is_online: bool | None
+
+
+_SETTLE = DriverQuery(
+    "UPDATE notifications SET status = ?, updated_at = ? WHERE id {ids} AND status = 'pending'",
+    types={1: _NOTIFICATIONS.c.updated_at.type},
+)
+# The reads of a batch of step jobs: one query each, on the driver connection, by primary key
+# lists that are one parameter (the same SQL for every batch size).
+_STATES = DriverQuery("SELECT id, status, subscriber_id, environment_id FROM notifications WHERE id {ids}")
+_EVENTS = DriverQuery(
+    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, actor, tenant, context FROM events"
+    " WHERE environment_id = ? AND id {ids}",
+    json_columns=(3, 4, 5, 6),
+)
+_SUBSCRIBERS = DriverQuery(
+    "SELECT environment_id, id, subscriber_id, first_name, last_name, email, phone, avatar, locale,"
+    " timezone, data, channels, is_online FROM subscribers WHERE id {ids}",
+    json_columns=(10, 11),
+    bool_columns=(12,),
+)
+_SWITCHES = DriverQuery(
+    "SELECT subscriber_pk, workflow_identifier, channels FROM subscriber_preferences"
+    " WHERE environment_id = ? AND subscriber_pk {ids} AND workflow_identifier {ids}",
+    json_columns=(2,),
+)
 
 
 class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
@@ -203,18 +275,9 @@ class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
 
     model = Event
 
-    async def rows(self, event_ids: Sequence[str]) -> Sequence[Any]:
-        statement = self.select(
-            Event.id,
-            Event.transaction_id,
-            Event.workflow,
-            Event.payload,
-            Event.actor,
-            Event.tenant,
-            Event.context,
-        ).where(Event.id.in_(event_ids))
-        rows: Sequence[Any] = (await self.session.execute(statement)).all()
-        return rows
+    async def rows(self, event_ids: Sequence[str]) -> list[EventRow]:
+        rows = await _EVENTS.rows(self.session, self.scope.environment_id, event_ids)
+        return [EventRow(*row) for row in rows]
 
 
 class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
@@ -222,26 +285,12 @@ class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
 
     model = Subscriber
 
-    async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, Any]:
+    async def subscribers(self, subscriber_pks: Sequence[str]) -> dict[str, SubscriberRow]:
         """The rows (with the columns of the Liquid `subscriber`) by internal id; by primary
         key alone, checked against the scope here (see `NotificationRepository.states`)."""
-        statement = select(
-            Subscriber.environment_id,
-            Subscriber.id,
-            Subscriber.subscriber_id,
-            Subscriber.first_name,
-            Subscriber.last_name,
-            Subscriber.email,
-            Subscriber.phone,
-            Subscriber.avatar,
-            Subscriber.locale,
-            Subscriber.timezone,
-            Subscriber.data,
-            Subscriber.channels,
-            Subscriber.is_online,
-        ).where(Subscriber.id.in_(subscriber_pks))
-        rows = await self.session.execute(statement)
-        return {row.id: row for row in rows if row.environment_id == self.scope.environment_id}
+        environment_id = self.scope.environment_id
+        rows = await _SUBSCRIBERS.rows(self.session, subscriber_pks)
+        return {row[1]: SubscriberRow(*row) for row in rows if row[0] == environment_id}
 
 
 class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreference]):
@@ -252,15 +301,13 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
     ) -> dict[tuple[str, str], dict[str, bool]]:
         """Channel switches by (subscriber id, workflow identifier or "" for global); absent
         rows are left out."""
-        statement = self.select(
-            SubscriberPreference.subscriber_pk,
-            SubscriberPreference.workflow_identifier,
-            SubscriberPreference.channels,
-        ).where(
-            SubscriberPreference.subscriber_pk.in_(subscriber_pks),
-            SubscriberPreference.workflow_identifier.in_([GLOBAL_PREFERENCE, *workflow_identifiers]),
+        rows = await _SWITCHES.rows(
+            self.session,
+            self.scope.environment_id,
+            subscriber_pks,
+            [GLOBAL_PREFERENCE, *workflow_identifiers],
         )
-        return {(row[0], row[1]): dict(row[2] or {}) for row in await self.session.execute(statement)}
+        return {(row[0], row[1]): dict(row[2] or {}) for row in rows}
 
 
 class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):

@@ -6,6 +6,7 @@ Snapshots never change once written, so the step runner keeps recently used ones
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -67,18 +68,17 @@ def step_channels(snapshot: dict[str, Any]) -> list[str]:
     )
 
 
-def parse_event(
-    event_id: str,
-    transaction_id: str,
-    workflow: dict[str, Any],
-    payload: dict[str, Any],
-    actor: dict[str, Any] | None,
-    tenant: dict[str, Any] | None,
-    context: dict[str, Any] | None,
-) -> EventSnapshot:
-    return EventSnapshot(
-        event_id=event_id,
-        transaction_id=transaction_id,
+@dataclass(frozen=True)
+class ParsedWorkflow:
+    """The workflow part of an event snapshot: the same for every event of one workflow version."""
+
+    workflow: WorkflowSnapshot
+    steps: tuple[StepSnapshot, ...]
+    channel_defaults: dict[str, bool]
+
+
+def parse_workflow(workflow: dict[str, Any]) -> ParsedWorkflow:
+    return ParsedWorkflow(
         workflow=WorkflowSnapshot(
             id=workflow.get("id"),
             identifier=workflow["identifier"],
@@ -98,11 +98,59 @@ def parse_event(
             for step in workflow["steps"]
         ),
         channel_defaults=dict(workflow.get("channelDefaults") or {}),
+    )
+
+
+def event_snapshot(
+    event_id: str,
+    transaction_id: str,
+    parsed: ParsedWorkflow,
+    payload: dict[str, Any],
+    actor: dict[str, Any] | None,
+    tenant: dict[str, Any] | None,
+    context: dict[str, Any] | None,
+) -> EventSnapshot:
+    return EventSnapshot(
+        event_id=event_id,
+        transaction_id=transaction_id,
+        workflow=parsed.workflow,
+        steps=parsed.steps,
+        channel_defaults=parsed.channel_defaults,
         payload=payload,
         actor=actor,
         tenant=tenant,
         context=context or {},
     )
+
+
+def parse_event(
+    event_id: str,
+    transaction_id: str,
+    workflow: dict[str, Any],
+    payload: dict[str, Any],
+    actor: dict[str, Any] | None,
+    tenant: dict[str, Any] | None,
+    context: dict[str, Any] | None,
+) -> EventSnapshot:
+    return event_snapshot(event_id, transaction_id, parse_workflow(workflow), payload, actor, tenant, context)
+
+
+class WorkflowTextCache:
+    """Parsed workflow snapshots by their stored JSON text: the events of one workflow version
+    share one parse (and one `StepSnapshot` per step, so what is prepared per step, such as
+    its Liquid renderer, is prepared once)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: dict[str, ParsedWorkflow] = {}
+
+    def parsed(self, text: str) -> ParsedWorkflow:
+        found = self._items.get(text)
+        if found is None:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            found = self._items[text] = parse_workflow(json.loads(text))
+        return found
 
 
 class SnapshotCache:

@@ -3,15 +3,17 @@ for the whole installation (a worker serves every environment)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
+from herald.kit.driver_batch import DriverQuery
 from herald.kit.ids import new_id
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Job
@@ -83,22 +85,35 @@ class JobLeaseRepository:
         Each lease gets its own token, so a job re-leased after its lease expired (even by the
         same worker) can no longer be settled through the stale lease. The two kinds are taken
         by two statements, so that each walks the (status, run_at) index instead of sorting
-        the whole table."""
+        the whole table. They run on the driver connection (see `herald.kit.driver_batch`)."""
         owner = f"{worker}/{uuid.uuid4().hex[:16]}"
-        columns = _JOBS.c
-        expired = await self._take(
-            and_(columns.status == JobStatus.RUNNING, columns.leased_until < now), limit, owner, now, lease
+        until = now + lease
+        expired = await self._leased(
+            await _LEASE_EXPIRED.rows(self.session, owner, until, now, JobStatus.RUNNING, now, limit), owner
         )
         if len(expired) >= limit:
             return expired
-        pending = await self._take(
-            and_(columns.status == JobStatus.PENDING, columns.run_at <= now),
-            limit - len(expired),
-            owner,
-            now,
-            lease,
+        pending = await _LEASE_PENDING.rows(
+            self.session, owner, until, now, JobStatus.PENDING, now, limit - len(expired)
         )
-        return expired + pending
+        return expired + await self._leased(pending, owner)
+
+    async def _leased(self, rows: list[Any], owner: str) -> list[LeasedJob]:
+        return [
+            LeasedJob(
+                id=row[0],
+                environment_id=row[1],
+                organization_id=row[2],
+                kind=row[3],
+                args=json.loads(row[4]) if isinstance(row[4], str) else row[4],
+                attempts=row[5],
+                max_attempts=row[6],
+                transaction_id=row[7],
+                notification_id=row[8],
+                lease_owner=owner,
+            )
+            for row in rows
+        ]
 
     async def lease_again(
         self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
@@ -173,13 +188,8 @@ class JobLeaseRepository:
         for job in jobs:
             by_owner.setdefault(job.lease_owner, []).append(job.id)
         for owner, ids in by_owner.items():
-            columns = _JOBS.c
-            result = await self.session.execute(
-                update(_JOBS)
-                .where(columns.id.in_(ids), columns.status == JobStatus.RUNNING, columns.lease_owner == owner)
-                .values(status=JobStatus.COMPLETED, finished_at=now, leased_until=None, updated_at=now)
-            )
-            if result.rowcount != len(ids):  # type: ignore[attr-defined]
+            changed = await _COMPLETE.execute(self.session, now, now, ids, owner)
+            if changed != len(ids):
                 return False
         return True
 
@@ -210,3 +220,25 @@ class JobLeaseRepository:
             .values(**values)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _lease(due: str) -> DriverQuery:
+    """Lease the first due jobs (parameters: owner, leased until, now, then those of `due`,
+    then the limit), returning what `LeasedJob` holds."""
+    return DriverQuery(
+        "UPDATE jobs SET status = 'running', lease_owner = ?, leased_until = ?,"
+        " attempts = attempts + 1, updated_at = ?"
+        f" WHERE id IN (SELECT id FROM jobs WHERE {due} ORDER BY run_at LIMIT ? {{skip_locked}})"
+        " RETURNING id, environment_id, organization_id, kind, args, attempts, max_attempts,"
+        " transaction_id, notification_id",
+        types={1: _JOBS.c.leased_until.type, 2: _JOBS.c.updated_at.type, 4: _JOBS.c.run_at.type},
+    )
+
+
+_LEASE_EXPIRED = _lease("status = ? AND leased_until < ?")
+_LEASE_PENDING = _lease("status = ? AND run_at <= ?")
+_COMPLETE = DriverQuery(
+    "UPDATE jobs SET status = 'completed', finished_at = ?, leased_until = NULL, updated_at = ?"
+    " WHERE id {ids} AND status = 'running' AND lease_owner = ?",
+    types={0: _JOBS.c.finished_at.type, 1: _JOBS.c.updated_at.type},
+)

@@ -1,0 +1,219 @@
+"""A prebuilt INSERT run once per row by the driver's `executemany`, inside a session's
+transaction.
+
+For the inserts of the delivery engine's batches (hundreds of message and log rows a
+transaction). Through `AsyncSession.execute`, SQLAlchemy builds every row's parameters
+generically (`construct_params`, then each bind processor, a RETURNING batch rendered per
+call); here the SQL is written once per dialect, the values shared by every row (scope,
+timestamps) go through their bind processors once per call, and each row's own values only
+through the processors that exist (SQLite's DATETIME strings, JSON text). The stored values
+are exactly those SQLAlchemy would have sent: its own bind processors (the columns' types)
+make them. `DriverQuery` does the same for hand-written reads and updates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+import orjson
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
+
+Processor = Callable[[Any], Any]
+
+
+class DriverInsert:
+    """`INSERT INTO table (columns) VALUES (...)`, optionally `ON CONFLICT (...) DO NOTHING`.
+    `shared` columns take one value per call, `varying` columns one per row."""
+
+    def __init__(
+        self,
+        table: Table,
+        shared: Sequence[str],
+        varying: Sequence[str],
+        dialect: Dialect,
+        ignore_conflicts_on: Sequence[str] = (),
+    ) -> None:
+        columns = [*shared, *varying]
+        conflict = (
+            f" ON CONFLICT ({', '.join(ignore_conflicts_on)}) DO NOTHING" if ignore_conflicts_on else ""
+        )
+        postgresql = dialect.name == "postgresql"
+        placeholders = ", ".join(f"${index}" if postgresql else "?" for index in range(1, len(columns) + 1))
+        self._sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}){conflict}"
+        self._postgresql = postgresql
+        processors = {
+            name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+        }
+        self._shared = [(name, processors[name]) for name in shared]
+        self._varying_processed = [
+            (position, process)
+            for position, name in enumerate(varying, start=len(shared))
+            if (process := processors[name]) is not None
+        ]
+        self._get = itemgetter(*varying)
+        self._single = len(varying) == 1
+
+    async def execute(
+        self, session: AsyncSession, shared: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+    ) -> int | None:
+        """Insert one row per item of `rows` (each with every varying column); returns the
+        number of rows inserted when the driver tells it (SQLite), else None (asyncpg)."""
+        if not rows:
+            return 0
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        head: list[Any] = []
+        for name, process in self._shared:
+            value = shared[name]
+            head.append(value if process is None else process(value))
+        processed, get, single = self._varying_processed, self._get, self._single
+        parameters: list[list[Any]] = []
+        for row in rows:
+            line = [*head, get(row)] if single else [*head, *get(row)]
+            for position, process in processed:
+                line[position] = process(line[position])
+            parameters.append(line)
+        if self._postgresql and not driver.is_in_transaction():
+            # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
+            await connection.exec_driver_sql(self._sql, [tuple(line) for line in parameters])
+            return None
+        if self._postgresql:
+            await driver.executemany(self._sql, parameters)
+            return None
+        cursor = await driver.executemany(self._sql, parameters)
+        return int(cursor.rowcount)
+
+
+_CACHE: dict[tuple[str, str, str], DriverInsert] = {}
+
+
+def driver_insert(
+    session: AsyncSession,
+    name: str,
+    build: Callable[[Dialect], DriverInsert],
+) -> DriverInsert:
+    """The `DriverInsert` called `name`, built once per dialect and driver."""
+    dialect = session.get_bind().dialect
+    key = (dialect.name, dialect.driver, name)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = build(dialect)
+    return found
+
+
+class DriverQuery:
+    """A hand-written query run on the driver connection, inside the session's transaction;
+    rows come back as the driver gives them (JSON as text, SQLite booleans as 0/1): the caller
+    converts what it reads.
+
+    Written with `?` for a value and `{ids}` for "is one of a list of strings", which takes one
+    parameter, the list (SQLite: `IN (SELECT value FROM json_each(?))` with the list as JSON;
+    PostgreSQL: `= ANY($n::varchar[])`): the SQL is the same whatever the list's length."""
+
+    def __init__(
+        self,
+        sql: str,
+        *,
+        json_columns: Sequence[int] = (),
+        bool_columns: Sequence[int] = (),
+        types: Mapping[int, TypeEngine[Any]] | None = None,
+    ) -> None:
+        """`json_columns` and `bool_columns` (positions in the row) are converted on SQLite as
+        SQLAlchemy would (asyncpg's codecs, set by SQLAlchemy, already give Python values);
+        the parameters at the positions of `types` go through those types' bind processors
+        (SQLite's DATETIME strings). `{skip_locked}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL."""
+        self._json_columns = tuple(json_columns)
+        self._bool_columns = tuple(bool_columns)
+        self._types = dict(types or {})
+        self._processors: dict[str, list[tuple[int, Processor]]] = {}
+        tokens = _PLACEHOLDER.split(sql.replace("{skip_locked}", "\0"))
+        sqlite_sql: list[str] = []
+        postgresql_sql: list[str] = []
+        lists: set[int] = set()
+        position = 0
+        for token in tokens:
+            if token == "?":
+                sqlite_sql.append("?")
+            elif token == "{ids}":
+                sqlite_sql.append("IN (SELECT value FROM json_each(?))")
+                lists.add(position)
+            else:
+                sqlite_sql.append(token)
+                postgresql_sql.append(token)
+                continue
+            position += 1
+            postgresql_sql.append(f"${position}" if token == "?" else f"= ANY(${position}::varchar[])")
+        self._sqlite = "".join(sqlite_sql).replace("\0", "")
+        self._postgresql = "".join(postgresql_sql).replace("\0", "FOR UPDATE SKIP LOCKED")
+        self._lists = frozenset(lists)
+
+    def _values(self, dialect: Dialect, parameters: Sequence[Any]) -> list[Any]:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = self._processors[dialect.name] = [
+                (index, process)
+                for index, type_ in self._types.items()
+                if (process := type_.dialect_impl(dialect).bind_processor(dialect)) is not None
+            ]
+        values = list(parameters)
+        for index, convert in processors:
+            values[index] = convert(values[index])
+        if dialect.name != "postgresql":
+            for index in self._lists:
+                values[index] = orjson.dumps(list(values[index])).decode()
+        return values
+
+    async def execute(self, session: AsyncSession, *parameters: Any) -> int:
+        """Run a statement that returns no rows; the number of rows it changed."""
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        values = self._values(connection.dialect, parameters)
+        if connection.dialect.name == "postgresql":
+            if not driver.is_in_transaction():
+                result = await connection.exec_driver_sql(self._postgresql, tuple(values))
+                return int(result.rowcount)
+            status: str = await driver.execute(self._postgresql, *values)
+            return int(status.rpartition(" ")[2] or 0)
+        cursor = await driver.execute(self._sqlite, values)
+        return int(cursor.rowcount)
+
+    async def rows(self, session: AsyncSession, *parameters: Any) -> list[Any]:
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        values = self._values(connection.dialect, parameters)
+        if connection.dialect.name == "postgresql":
+            if not driver.is_in_transaction():
+                # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
+                result = await connection.exec_driver_sql(self._postgresql, tuple(values))
+                return list(result.all())
+            return list(await driver.fetch(self._postgresql, *values))
+        rows = await driver.execute_fetchall(self._sqlite, values)
+        if not self._json_columns and not self._bool_columns:
+            return list(rows)
+        converted: list[Any] = []
+        loads = json.loads
+        for row in rows:
+            line = list(row)
+            for index in self._json_columns:
+                text = line[index]
+                if text is None or text == "null":
+                    line[index] = None
+                elif text == "{}":
+                    line[index] = {}
+                else:
+                    line[index] = loads(text)
+            for index in self._bool_columns:
+                if (flag := line[index]) is not None:
+                    line[index] = bool(flag)
+            converted.append(line)
+        return converted
+
+
+_PLACEHOLDER = re.compile(r"(\?|\{ids\})")
