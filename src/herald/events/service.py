@@ -71,6 +71,7 @@ class PreparedTrigger:
     event_id: str = ""
     actor: dict[str, Any] | None = None
     actor_pk: str | None = None
+    tenant: dict[str, Any] | None = None
     subscriber_pks: list[str] = field(default_factory=list)
 
 
@@ -106,6 +107,7 @@ class TriggerChecks:
         self.definitions = definitions
         self.scope = scope
         self.workflows: dict[str, Workflow | None] = {}
+        self.snapshots: dict[str, dict[str, Any]] = {}
 
     async def check(self, request: TriggerRequest) -> Checked:
         """The workflow must exist (422), be active and have steps, and the payload must fit
@@ -124,7 +126,10 @@ class TriggerChecks:
             return _response("no_workflow_steps_defined", transaction_id)
         if workflow.validate_payload and workflow.payload_schema:
             validate_payload(workflow.payload_schema, request.payload)
-        return PreparedTrigger(request, workflow, transaction_id, workflow_snapshot(workflow))
+        if request.name not in self.snapshots:
+            # One snapshot per workflow and request: the triggers of a bulk share it (and its JSON).
+            self.snapshots[request.name] = workflow_snapshot(workflow)
+        return PreparedTrigger(request, workflow, transaction_id, self.snapshots[request.name])
 
 
 class TriggerBatch:
@@ -143,7 +148,9 @@ class TriggerBatch:
         What an earlier, rolled-back attempt resolved is forgotten first."""
         for item in prepared:
             item.event_id, item.actor, item.actor_pk, item.subscriber_pks = "", None, None, []
-            await self._resolve_actor(item)
+            item.tenant = _tenant(item.request.tenant)
+            if item.request.actor is not None:
+                await self._resolve_actor(item)
         inserted = await EventRepository(self.session, self.scope).insert_unless_used(
             [
                 {
@@ -154,7 +161,7 @@ class TriggerBatch:
                     "payload": item.request.payload,
                     "overrides": item.request.overrides,
                     "actor": item.actor,
-                    "tenant": _tenant(item.request.tenant),
+                    "tenant": item.tenant,
                     "context": item.request.context,
                 }
                 for item in prepared
@@ -279,7 +286,7 @@ class TriggerBatch:
             payload=item.request.payload,
             overrides=item.request.overrides,
             actor=item.actor,
-            tenant=_tenant(item.request.tenant),
+            tenant=item.tenant,
         )
 
 
