@@ -6,7 +6,7 @@ row costs SQLAlchemy's per-row parameter work (`construct_params`, a bind proces
 the "insertmanyvalues" batching): most of the CPU of a bulk trigger. Here the statement is
 compiled once per table and dialect by SQLAlchemy, values that every row shares (the scope,
 `now`) go through their bind processor once per call, and a value object that several rows
-carry (one workflow snapshot for many events) once per call too; the rows then go to the
+carry one after another (one workflow snapshot for many events) once too; the rows then go to the
 driver as they are: `executemany` on SQLite, multi-row VALUES with RETURNING on PostgreSQL.
 The bind processors are SQLAlchemy's own for the dialect (SQLite's DATETIME strings, the JSON
 serializer of the engine), so the stored values are exactly those SQLAlchemy would store.
@@ -17,7 +17,7 @@ Every column of the table must be given (no Python-side column default is applie
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 _POSTGRESQL_MAX_PARAMETERS = 32_767
 _LOOKUP_CHUNK = 500
+_UNSET = object()
 _NUMBERED = re.compile(r"\$(\d+)")
 _Key = tuple[str, tuple[str, ...], tuple[str, ...]]
 _BUILT: WeakKeyDictionary[Dialect, dict[_Key, DriverInsert]] = WeakKeyDictionary()
@@ -108,19 +109,18 @@ class DriverInsert:
         if not processed:
             values = [order(get(row) + common) for row in rows]
         else:
-            memoized: list[tuple[int, Callable[[Any], Any], dict[int, Any]]] = [
-                (index, process, {}) for index, process in processed
-            ]
+            # A value object that the previous row carried too (the events of a bulk share their
+            # workflow snapshot; absent actors are all None) is not processed again.
+            last = [(_UNSET, None)] * len(processed)
             for row in rows:
                 own = list(get(row))
-                for index, process, memo in memoized:
-                    # A value object that several rows carry is processed once.
+                for slot, (index, process) in enumerate(processed):
                     value = own[index]
-                    key = id(value)
-                    if key in memo:
-                        own[index] = memo[key]
-                    else:
-                        own[index] = memo[key] = process(value)
+                    before, result = last[slot]
+                    if value is not before:
+                        result = process(value)
+                        last[slot] = (value, result)
+                    own[index] = result
                 values.append(order((*own, *common)))
         if self._postgresql:
             return await self._insert_postgresql(session, values)
