@@ -127,7 +127,6 @@ class TriggerChecks:
         if workflow.validate_payload and workflow.payload_schema:
             validate_payload(workflow.payload_schema, request.payload)
         if request.name not in self.snapshots:
-            # One snapshot per workflow and request: the triggers of a bulk share it (and its JSON).
             self.snapshots[request.name] = workflow_snapshot(workflow)
         return PreparedTrigger(request, workflow, transaction_id, self.snapshots[request.name])
 
