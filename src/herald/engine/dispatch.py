@@ -37,7 +37,9 @@ class EventRun:
     actor: dict[str, Any] | None
     tenant: dict[str, Any] | None
 
-    def notification_values(self) -> dict[str, Any]:
+    def notification_values(self, channels: list[str] | None = None) -> dict[str, Any]:
+        """The columns every notification of the event shares (`channels`: the workflow's
+        step channels, when the caller has them already)."""
         return {
             "event_id": self.event_id,
             "transaction_id": self.transaction_id,
@@ -45,7 +47,7 @@ class EventRun:
             "workflow_identifier": self.workflow["identifier"],
             "workflow_name": self.workflow["name"],
             "status": NotificationStatus.PENDING,
-            "channels": step_channels(self.workflow),
+            "channels": step_channels(self.workflow) if channels is None else channels,
             "tags": self.workflow.get("tags") or [],
             "severity": self.workflow.get("severity") or "none",
             "critical": bool(self.workflow.get("critical")),
@@ -87,8 +89,12 @@ async def start_runs(
     (internal ids) that has none for that event yet; returns how many runs were started."""
     by_event = {run.event_id: run for run, _ in runs}
     rows: list[dict[str, Any]] = []
+    channels: dict[int, list[str]] = {}  # by workflow snapshot: the events of a bulk share one
     for run, subscriber_pks in runs:
-        values = run.notification_values()
+        snapshot = id(run.workflow)
+        if snapshot not in channels:
+            channels[snapshot] = step_channels(run.workflow)
+        values = run.notification_values(channels[snapshot])
         rows.extend({**values, "subscriber_id": pk} for pk in dict.fromkeys(subscriber_pks))
     started = await NotificationRepository(session, scope).insert_many(rows, now)
     if started:

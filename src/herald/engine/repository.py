@@ -14,7 +14,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.kit.driver_batch import DriverInsert, DriverQuery, driver_insert
-from herald.kit.ids import new_id
+from herald.kit.driver_insert import insert_rows
+from herald.kit.ids import new_id, new_ids
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import (
     GLOBAL_PREFERENCE,
@@ -60,23 +61,17 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
         that already has one for that event is left alone. Returns (id, event_id) of new rows."""
         if not rows:
             return []
-        complete = [
-            {
-                **row,
-                "id": new_id(),
-                "environment_id": self.scope.environment_id,
-                "organization_id": self.scope.organization_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row in rows
-        ]
-        table = cast(Table, Notification.__table__)
-        statement = _insert_ignoring(self.session, Notification, "event_id", "subscriber_id").returning(
-            table.c.id, table.c.event_id
+        shared = {
+            "environment_id": self.scope.environment_id,
+            "organization_id": self.scope.organization_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        complete = [{**row, "id": row_id} for row, row_id in zip(rows, new_ids(len(rows)), strict=True)]
+        inserted = await insert_rows(
+            self.session, _NOTIFICATIONS, complete, shared, conflict=("event_id", "subscriber_id")
         )
-        result = await self.session.execute(statement, complete)
-        return [(row[0], row[1]) for row in result]
+        return [(row["id"], row["event_id"]) for row in complete if row["id"] in inserted]
 
     async def state(self, notification_id: str) -> NotificationState | None:
         statement = self.select(Notification.id, Notification.status, Notification.subscriber_id).where(

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 
-from herald.kit.ids import new_id
+from herald.kit.driver_insert import insert_rows
+from herald.kit.ids import new_ids
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Event
+
+_EVENTS = cast(Table, Event.__table__)
 
 
 class EventStatus:
@@ -28,27 +30,18 @@ class EventRepository(EnvironmentScopedRepository[Event]):
         (environment, transactionId)). Returns the new ids by position in `rows`."""
         if not rows:
             return {}
-        table = cast(Table, Event.__table__)
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=["environment_id", "transaction_id"])
-            .returning(table.c.id)
+        ids = new_ids(len(rows))
+        shared = {
+            "environment_id": self.scope.environment_id,
+            "organization_id": self.scope.organization_id,
+            "status": EventStatus.PROCESSING,
+            "created_at": now,
+            "updated_at": now,
+        }
+        complete = [{**row, "id": event_id} for row, event_id in zip(rows, ids, strict=True)]
+        inserted = await insert_rows(
+            self.session, _EVENTS, complete, shared, conflict=("environment_id", "transaction_id")
         )
-        ids = [new_id() for _ in rows]
-        complete = [
-            {
-                **row,
-                "id": event_id,
-                "environment_id": self.scope.environment_id,
-                "organization_id": self.scope.organization_id,
-                "status": EventStatus.PROCESSING,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row, event_id in zip(rows, ids, strict=True)
-        ]
-        inserted = {row[0] for row in await self.session.execute(statement, complete)}
         return {position: event_id for position, event_id in enumerate(ids) if event_id in inserted}
 
     async def snapshot_row(self, event_id: str) -> Any:

@@ -71,6 +71,7 @@ class PreparedTrigger:
     event_id: str = ""
     actor: dict[str, Any] | None = None
     actor_pk: str | None = None
+    tenant: dict[str, Any] | None = None
     subscriber_pks: list[str] = field(default_factory=list)
 
 
@@ -146,7 +147,9 @@ class TriggerBatch:
         What an earlier, rolled-back attempt resolved is forgotten first."""
         for item in prepared:
             item.event_id, item.actor, item.actor_pk, item.subscriber_pks = "", None, None, []
-            await self._resolve_actor(item)
+            item.tenant = _tenant(item.request.tenant)
+            if item.request.actor is not None:
+                await self._resolve_actor(item)
         inserted = await EventRepository(self.session, self.scope).insert_unless_used(
             [
                 {
@@ -157,7 +160,7 @@ class TriggerBatch:
                     "payload": item.request.payload,
                     "overrides": item.request.overrides,
                     "actor": item.actor,
-                    "tenant": _tenant(item.request.tenant),
+                    "tenant": item.tenant,
                     "context": item.request.context,
                 }
                 for item in prepared
@@ -282,7 +285,7 @@ class TriggerBatch:
             payload=item.request.payload,
             overrides=item.request.overrides,
             actor=item.actor,
-            tenant=_tenant(item.request.tenant),
+            tenant=item.tenant,
         )
 
 

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
 from herald.kit.driver_batch import DriverQuery
-from herald.kit.ids import new_id
+from herald.kit.driver_insert import insert_rows
+from herald.kit.ids import new_ids
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Job
 
@@ -30,31 +31,33 @@ class JobRepository(EnvironmentScopedRepository[Job]):
         """Insert the jobs (one multi-row statement, ids made here); returns their ids."""
         if not jobs:
             return []
-        ids = [new_id() for _ in jobs]
+        ids = new_ids(len(jobs))
+        shared = {
+            "environment_id": self.scope.environment_id,
+            "organization_id": self.scope.organization_id,
+            "status": JobStatus.PENDING,
+            "attempts": 0,
+            "lease_owner": None,
+            "leased_until": None,
+            "last_error": None,
+            "finished_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
         rows = [
             {
                 "id": job_id,
-                "environment_id": self.scope.environment_id,
-                "organization_id": self.scope.organization_id,
                 "kind": job.kind,
-                "status": JobStatus.PENDING,
                 "args": job.args,
                 "run_at": job.run_at or now,
-                "attempts": 0,
                 "max_attempts": job.max_attempts,
-                "lease_owner": None,
-                "leased_until": None,
                 "transaction_id": job.transaction_id,
                 "notification_id": job.notification_id,
-                "last_error": None,
-                "finished_at": None,
-                "created_at": now,
-                "updated_at": now,
             }
             for job_id, job in zip(ids, jobs, strict=True)
         ]
-        # Core, not ORM bulk: no per-row ORM bookkeeping for thousands of fan-out jobs.
-        await self.session.execute(insert(_JOBS), rows)
+        # Straight to the driver: no per-row SQLAlchemy work for thousands of fan-out jobs.
+        await insert_rows(self.session, _JOBS, rows, shared)
         if self.session.get_bind().dialect.name == "postgresql":
             # Delivered to LISTENers when this transaction commits, never before.
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})

@@ -21,5 +21,13 @@ def new_id() -> str:
     return (int(time.time()).to_bytes(4, "big") + _PROCESS_RANDOM + count.to_bytes(3, "big")).hex()
 
 
+def new_ids(count: int) -> list[str]:
+    """`count` new ids at once (for the rows of a bulk insert)."""
+    with _counter_lock:
+        counts = [next(_counter) & 0xFFFFFF for _ in range(count)]
+    prefix = int(time.time()).to_bytes(4, "big") + _PROCESS_RANDOM
+    return [(prefix + count.to_bytes(3, "big")).hex() for count in counts]
+
+
 def is_object_id(value: str) -> bool:
     return bool(_OBJECT_ID.match(value))
