@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, Table, select
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.kit.driver_batch import DriverInsert, DriverQuery, driver_insert
 from herald.kit.driver_insert import insert_rows
+from herald.kit.driver_query import DriverQuery
 from herald.kit.ids import new_id, new_ids
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import (
@@ -153,16 +152,8 @@ class MessageRepository(EnvironmentScopedRepository[Message]):
         was stored (the others existed)."""
         if not rows:
             return set()
-        statement = driver_insert(self.session, "messages", _message_insert)
-        inserted = await statement.execute(self.session, self._owned(now), rows)
-        if inserted == len(rows):
-            return {row["job_id"] for row in rows}
-        # Some existed (or the driver does not count, asyncpg): ours are those with our ids.
-        table = _MESSAGES.c
-        ours = await self.session.execute(
-            select(table.job_id).where(table.id.in_([row["id"] for row in rows]))
-        )
-        return {row[0] for row in ours}
+        inserted = await insert_rows(self.session, _MESSAGES, rows, self._owned(now), conflict=("job_id",))
+        return {row["job_id"] for row in rows if row["id"] in inserted}
 
     def _owned(self, now: datetime) -> dict[str, Any]:
         return {
@@ -179,14 +170,6 @@ _OWNED = ("environment_id", "organization_id", "created_at", "updated_at")
 MESSAGE_COLUMNS = tuple(column.name for column in _MESSAGES.columns if column.name not in _OWNED)
 """What each row given to `MessageRepository.insert_many_once` holds (its `id` included)."""
 DETAIL_COLUMNS = ("notification_id", "job_id", "step_id", "channel", "provider_id", "status", "detail", "raw")
-
-
-def _message_insert(dialect: Dialect) -> DriverInsert:
-    return DriverInsert(_MESSAGES, _OWNED, MESSAGE_COLUMNS, dialect, ignore_conflicts_on=("job_id",))
-
-
-def _detail_insert(dialect: Dialect) -> DriverInsert:
-    return DriverInsert(_DETAILS, _OWNED, ("id", *DETAIL_COLUMNS), dialect)
 
 
 class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
@@ -206,9 +189,7 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
             "updated_at": now,
         }
         complete = [{"id": new_id(), **row} for row in rows]
-        await driver_insert(self.session, "execution_details", _detail_insert).execute(
-            self.session, owned, complete
-        )
+        await insert_rows(self.session, _DETAILS, complete, owned)
 
 
 class EventRow(NamedTuple):

@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Table, and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.schemas import JobStatus, LeasedJob, NewJob
-from herald.kit.driver_batch import DriverQuery
 from herald.kit.driver_insert import insert_rows
+from herald.kit.driver_query import DriverQuery
 from herald.kit.ids import new_ids
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Job
@@ -88,7 +88,7 @@ class JobLeaseRepository:
         Each lease gets its own token, so a job re-leased after its lease expired (even by the
         same worker) can no longer be settled through the stale lease. The two kinds are taken
         by two statements, so that each walks the (status, run_at) index instead of sorting
-        the whole table. They run on the driver connection (see `herald.kit.driver_batch`)."""
+        the whole table. They run on the driver connection (see `herald.kit.driver_query`)."""
         owner = f"{worker}/{uuid.uuid4().hex[:16]}"
         until = now + lease
         expired = await self._leased(

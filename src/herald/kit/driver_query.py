@@ -1,14 +1,10 @@
-"""A prebuilt INSERT run once per row by the driver's `executemany`, inside a session's
-transaction.
+"""Hand-written queries run on the driver connection, inside a session's transaction.
 
-For the inserts of the delivery engine's batches (hundreds of message and log rows a
-transaction). Through `AsyncSession.execute`, SQLAlchemy builds every row's parameters
-generically (`construct_params`, then each bind processor, a RETURNING batch rendered per
-call); here the SQL is written once per dialect, the values shared by every row (scope,
-timestamps) go through their bind processors once per call, and each row's own values only
-through the processors that exist (SQLite's DATETIME strings, JSON text). The stored values
-are exactly those SQLAlchemy would have sent: its own bind processors (the columns' types)
-make them. `DriverQuery` does the same for hand-written reads and updates.
+For the reads and updates of the delivery engine's batches and the job queue (one statement
+for hundreds of jobs). Through `AsyncSession.execute`, SQLAlchemy builds each execution's
+parameters and result rows generically; here the SQL is written once for both dialects, the
+parameters of datetime columns go through SQLAlchemy's own bind processors (SQLite's DATETIME
+strings), and a list of ids is one parameter. Inserts go through `herald.kit.driver_insert`.
 """
 
 from __future__ import annotations
@@ -16,96 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
-
-
-class DriverInsert:
-    """`INSERT INTO table (columns) VALUES (...)`, optionally `ON CONFLICT (...) DO NOTHING`.
-    `shared` columns take one value per call, `varying` columns one per row."""
-
-    def __init__(
-        self,
-        table: Table,
-        shared: Sequence[str],
-        varying: Sequence[str],
-        dialect: Dialect,
-        ignore_conflicts_on: Sequence[str] = (),
-    ) -> None:
-        columns = [*shared, *varying]
-        conflict = (
-            f" ON CONFLICT ({', '.join(ignore_conflicts_on)}) DO NOTHING" if ignore_conflicts_on else ""
-        )
-        postgresql = dialect.name == "postgresql"
-        placeholders = ", ".join(f"${index}" if postgresql else "?" for index in range(1, len(columns) + 1))
-        self._sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}){conflict}"
-        self._postgresql = postgresql
-        processors = {
-            name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-        }
-        self._shared = [(name, processors[name]) for name in shared]
-        self._varying_processed = [
-            (position, process)
-            for position, name in enumerate(varying, start=len(shared))
-            if (process := processors[name]) is not None
-        ]
-        self._get = itemgetter(*varying)
-        self._single = len(varying) == 1
-
-    async def execute(
-        self, session: AsyncSession, shared: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
-    ) -> int | None:
-        """Insert one row per item of `rows` (each with every varying column); returns the
-        number of rows inserted when the driver tells it (SQLite), else None (asyncpg)."""
-        if not rows:
-            return 0
-        connection = await session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        head: list[Any] = []
-        for name, process in self._shared:
-            value = shared[name]
-            head.append(value if process is None else process(value))
-        processed, get, single = self._varying_processed, self._get, self._single
-        parameters: list[list[Any]] = []
-        for row in rows:
-            line = [*head, get(row)] if single else [*head, *get(row)]
-            for position, process in processed:
-                line[position] = process(line[position])
-            parameters.append(line)
-        if self._postgresql and not driver.is_in_transaction():
-            # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
-            await connection.exec_driver_sql(self._sql, [tuple(line) for line in parameters])
-            return None
-        if self._postgresql:
-            await driver.executemany(self._sql, parameters)
-            return None
-        cursor = await driver.executemany(self._sql, parameters)
-        return int(cursor.rowcount)
-
-
-_CACHE: dict[tuple[str, str, str], DriverInsert] = {}
-
-
-def driver_insert(
-    session: AsyncSession,
-    name: str,
-    build: Callable[[Dialect], DriverInsert],
-) -> DriverInsert:
-    """The `DriverInsert` called `name`, built once per dialect and driver."""
-    dialect = session.get_bind().dialect
-    key = (dialect.name, dialect.driver, name)
-    found = _CACHE.get(key)
-    if found is None:
-        found = _CACHE[key] = build(dialect)
-    return found
 
 
 class DriverQuery:
