@@ -197,8 +197,13 @@ def render_template(source: str, context: RenderContext) -> str:
     plain `{{ a.b }}` outputs of scalar values are substituted without the Liquid engine."""
     if "{{" not in source and "{%" not in source:
         return source
-    variables = context.variables()
-    parts = _plain_outputs(source)
+    return _render_parsed(source, _plain_outputs(source), context.variables())
+
+
+def _render_parsed(
+    source: str, parts: tuple[str | tuple[str, ...], ...] | None, variables: Mapping[str, Any]
+) -> str:
+    """`source` rendered, its plain outputs (`parts`, when it has nothing else) substituted directly."""
     if parts is not None:
         fast = _render_plain(parts, variables)
         if fast is not None:
@@ -258,16 +263,10 @@ def _template_builder(source: str, path: str) -> Renderer:
     parts = _plain_outputs(source)
 
     def render(variables: Mapping[str, Any]) -> str:
-        if parts is not None:
-            fast = _render_plain(parts, variables)
-            if fast is not None:
-                return fast
         try:
-            return _compile(source).render(**variables)
-        except LiquidError as error:
-            raise RenderError(_describe(error), field=path) from None
-        except (RecursionError, MemoryError):
-            raise RenderError("The template is too complex to render", field=path) from None
+            return _render_parsed(source, parts, variables)
+        except RenderError as error:
+            raise RenderError(error.message, field=path) from None
 
     return render
 
