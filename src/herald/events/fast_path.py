@@ -14,7 +14,7 @@ content type other than JSON, a client that went away while sending.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +30,12 @@ from herald.auth.dependencies import request_session
 from herald.auth.service import authenticate
 from herald.errors import HeraldError, database_error_response, herald_error_response
 from herald.events import service
-from herald.events.intake import TriggerIntake
+from herald.events.intake import Check, TriggerIntake
 from herald.events.schemas import BulkTriggerEventDto, TriggerEventRequestDto, TriggerEventResponseDto
 from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
 from herald.kit.schemas import Envelope
 from herald.kit.scope import EnvironmentScope
 from herald.ratelimit.dependencies import enforce_rate_limit
-
-Check = Callable[[service.TriggerChecks], Awaitable[list[service.Checked]]]
 
 
 @dataclass(frozen=True)
