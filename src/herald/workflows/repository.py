@@ -68,6 +68,7 @@ _STEPS_OF_WORKFLOW = (
 )
 _MAX_CACHED_DEFINITIONS = 10_000
 _LAST_TRIGGERED_RESOLUTION = timedelta(seconds=1)
+_MARKED_BY_THIS_PROCESS: dict[str, datetime] = {}
 
 
 class WorkflowDefinitions:
@@ -127,11 +128,23 @@ class WorkflowRepository(EnvironmentScopedRepository[Workflow]):
 
     async def mark_triggered(self, workflow_ids: Collection[str], now: datetime) -> None:
         """Set `lastTriggeredAt`, at most once a second per workflow (under load the row is hot),
-        leaving `updatedAt` (the workflow's last change) as it is."""
+        leaving `updatedAt` (the workflow's last change) as it is. A workflow this process marked
+        less than a second ago is not even asked for (most group commits of triggers)."""
+        due = [
+            workflow_id
+            for workflow_id in workflow_ids
+            if (marked := _MARKED_BY_THIS_PROCESS.get(workflow_id)) is None
+            or now - marked >= _LAST_TRIGGERED_RESOLUTION
+        ]
+        if not due:
+            return
+        if len(_MARKED_BY_THIS_PROCESS) >= _MAX_CACHED_DEFINITIONS:
+            _MARKED_BY_THIS_PROCESS.clear()
+        _MARKED_BY_THIS_PROCESS.update(dict.fromkeys(due, now))
         await self.session.execute(
             self.update()
             .where(
-                Workflow.id.in_(workflow_ids),
+                Workflow.id.in_(due),
                 or_(
                     Workflow.last_triggered_at.is_(None),
                     Workflow.last_triggered_at < now - _LAST_TRIGGERED_RESOLUTION,
