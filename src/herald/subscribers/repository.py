@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, func
 
+from herald.kit.driver_query import DriverQuery
 from herald.kit.like import LIKE_ESCAPE, contains_pattern, prefix_pattern
 from herald.kit.pagination import ColumnLike, CursorPage, CursorParams, count_capped, paginate, sort_column
 from herald.kit.repository import EnvironmentScopedRepository
@@ -43,16 +44,13 @@ class SubscriberRepository(EnvironmentScopedRepository[Subscriber]):
         return found
 
     async def internal_ids(self, subscriber_ids: Iterable[str]) -> dict[str, str]:
-        """subscriberId -> internal id for those that exist; only the two columns are read."""
+        """subscriberId -> internal id for those that exist; one statement whatever their number
+        (every trigger asks, in the transaction that stores it)."""
         wanted = list(dict.fromkeys(subscriber_ids))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start : start + LOOKUP_CHUNK]
-            statement = self.select(Subscriber.subscriber_id, Subscriber.id).where(
-                Subscriber.subscriber_id.in_(chunk)
-            )
-            found.update({row[0]: row[1] for row in await self.session.execute(statement)})
-        return found
+        if not wanted:
+            return {}
+        rows = await _INTERNAL_IDS.rows(self.session, self.scope.environment_id, wanted)
+        return {row[0]: row[1] for row in rows}
 
     def add_all(self, rows: Sequence[Subscriber]) -> None:
         for row in rows:
@@ -109,3 +107,8 @@ class SubscriberRepository(EnvironmentScopedRepository[Subscriber]):
             )
             statement = statement.where(full_name.ilike(contains_pattern(name), escape=LIKE_ESCAPE))
         return statement
+
+
+_INTERNAL_IDS = DriverQuery(
+    "SELECT subscriber_id, id FROM subscribers WHERE environment_id = ? AND subscriber_id {ids}"
+)
