@@ -4,7 +4,7 @@ Herald runs as `herald serve` (API and engine in one process, uvicorn with uvloo
 httptools, rate limits off) on a fresh database; the baseline is a bare FastAPI app with one
 endpoint that validates the same trigger body (Herald's own TriggerEventRequestDto), served by
 uvicorn with the same settings. Load comes from `wrk` (apt install wrk) for throughput, and
-from an asyncio client at a fixed rate for latency.
+from a lean asyncio client at a fixed rate for latency (`fixed_rate.py`).
 
 Figures: single triggers/s vs the baseline; bulk events/s (100 per request); trigger ->
 in-app message stored latency (until the in-app job's transaction completes) p50/p99 at
@@ -38,10 +38,12 @@ if "--postgres" in sys.argv:
         "HERALD_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from fixed_rate import fixed_rate
 from sqlalchemy import func, insert, select
 from tests.support import POSTGRES_URL, TEST_MASTER_KEY, DatabaseFactory, free_port, read_credentials
 
@@ -120,40 +122,6 @@ def wrk(url: str, path: str, body: Any, headers: dict[str, str], seconds: int, c
     if failed:
         print(f"  warning: {failed} non-2xx answers", file=sys.stderr)
     return (total - failed) / seconds_taken
-
-
-async def fixed_rate(url: str, headers: dict[str, str], rate: int, seconds: float) -> dict[str, float]:
-    """Send `rate` triggers per second; returns the send time (epoch seconds) by transactionId
-    of each accepted trigger (a refused or dropped one is counted and reported)."""
-    sent: dict[str, float] = {}
-    failed: list[str] = []
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    timeout = httpx.Timeout(120, pool=None)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=timeout) as client:
-
-        async def one(index: int) -> None:
-            transaction_id = f"lat-{rate}-{index}"
-            sent[transaction_id] = time.time()
-            try:
-                response = await client.post(
-                    "/v1/events/trigger", json={**TRIGGER, "transactionId": transaction_id}
-                )
-                response.raise_for_status()
-            except httpx.HTTPError as error:
-                failed.append(type(error).__name__)
-                del sent[transaction_id]
-
-        tasks = []
-        start = time.monotonic()
-        for index in range(int(rate * seconds)):
-            delay = start + index / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(index)))
-        await asyncio.gather(*tasks)
-    if failed:
-        print(f"  warning: {len(failed)} triggers failed at {rate}/s: {sorted(set(failed))}", file=sys.stderr)
-    return sent
 
 
 async def _scalar(settings: Settings, statement: Any) -> Any:
@@ -318,7 +286,7 @@ def main() -> None:
 
         for rate in (args.rate, args.low_rate):
             started = time.time()
-            sent = asyncio.run(fixed_rate(url, headers, rate, args.duration))
+            sent = asyncio.run(fixed_rate(url, headers, TRIGGER, rate, args.duration))
             achieved = len(sent) / (time.time() - started)
             drain(settings, herald)
             measured = sorted(asyncio.run(latencies(settings, sent)))
