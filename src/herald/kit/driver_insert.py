@@ -27,6 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.kit.driver_statement import driver_connection
+
 _POSTGRESQL_MAX_PARAMETERS = 32_767
 _LOOKUP_CHUNK = 500
 _UNSET = object()
@@ -127,8 +129,7 @@ class DriverInsert:
         return await self._insert_sqlite(session, values)
 
     async def _insert_sqlite(self, session: AsyncSession, values: list[tuple[Any, ...]]) -> set[str]:
-        connection = await session.connection()  # begins the transaction (BEGIN IMMEDIATE)
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        _, driver = await driver_connection(session)
         cursor = await driver.executemany(self._sql, values)
         inserted = cursor.rowcount
         await cursor.close()

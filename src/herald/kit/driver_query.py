@@ -19,6 +19,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
+from herald.kit.driver_statement import driver_connection
+
 Processor = Callable[[Any], Any]
 
 
@@ -86,8 +88,7 @@ class DriverQuery:
 
     async def execute(self, session: AsyncSession, *parameters: Any) -> int:
         """Run a statement that returns no rows; the number of rows it changed."""
-        connection = await session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        connection, driver = await driver_connection(session)
         values = self._values(connection.dialect, parameters)
         if connection.dialect.name == "postgresql":
             if not driver.is_in_transaction():
@@ -99,12 +100,10 @@ class DriverQuery:
         return int(cursor.rowcount)
 
     async def rows(self, session: AsyncSession, *parameters: Any) -> list[Any]:
-        connection = await session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        connection, driver = await driver_connection(session)
         values = self._values(connection.dialect, parameters)
         if connection.dialect.name == "postgresql":
             if not driver.is_in_transaction():
-                # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
                 result = await connection.exec_driver_sql(self._postgresql, tuple(values))
                 return list(result.all())
             return list(await driver.fetch(self._postgresql, *values))

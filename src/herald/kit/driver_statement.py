@@ -15,9 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
+
+
+async def driver_connection(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The session's connection (its transaction begun: BEGIN IMMEDIATE in a SQLite write
+    session) and the driver's own connection under it (aiosqlite's or asyncpg's). asyncpg's
+    transaction is opened by SQLAlchemy with the first statement: until
+    `driver.is_in_transaction()`, statements go through the returned SQLAlchemy connection."""
+    connection = await session.connection()
+    return connection, (await connection.get_raw_connection()).driver_connection
 
 
 class CompiledSql:
@@ -52,10 +61,8 @@ class DriverStatement:
 
     async def fetch(self, session: AsyncSession, values: Mapping[str, Any]) -> Sequence[Any]:
         """The rows of the statement, run in the session's transaction."""
-        connection = await session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        _, driver = await driver_connection(session)
         if self._postgresql and not driver.is_in_transaction():
-            # asyncpg opens SQLAlchemy's transaction on the first statement: let SQLAlchemy run it.
             return list((await session.execute(self.statement, dict(values))).all())
         parameters = self._compiled.arguments(values)
         if self._postgresql:
