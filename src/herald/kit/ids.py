@@ -15,14 +15,11 @@ _OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
 def new_id() -> str:
-    """A new id: 4 bytes of seconds, 5 random bytes per process, a 3-byte counter."""
-    with _counter_lock:
-        count = next(_counter) & 0xFFFFFF
-    return (int(time.time()).to_bytes(4, "big") + _PROCESS_RANDOM + count.to_bytes(3, "big")).hex()
+    return new_ids(1)[0]
 
 
 def new_ids(count: int) -> list[str]:
-    """`count` new ids at once (for the rows of a bulk insert)."""
+    """`count` new ids at once: 4 bytes of seconds, 5 random bytes per process, a 3-byte counter."""
     with _counter_lock:
         counts = [next(_counter) & 0xFFFFFF for _ in range(count)]
     prefix = int(time.time()).to_bytes(4, "big") + _PROCESS_RANDOM
