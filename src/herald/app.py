@@ -14,7 +14,7 @@ from herald.activity.endpoints import router as activity_router
 from herald.auth.dependencies import require_secret_key
 from herald.config import Settings
 from herald.db import Database
-from herald.engine.process import build_worker, engine_running
+from herald.engine.process import build_worker, engine_running, first_steps_at_once
 from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.events.endpoints import router as events_router
@@ -92,7 +92,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.state.idempotency = build_idempotency_store(settings, database, redis)
         sockets.attach(database, box)
         app.state.realtime = SocketPublisher(sockets.server, database)
-        app.state.trigger_intake = TriggerIntake(database, app.state.job_wakeup, settings.fanout_chunk_size)
+        app.state.trigger_intake = TriggerIntake(
+            database,
+            app.state.job_wakeup,
+            settings.fanout_chunk_size,
+            first_steps_at_once(settings, app.state.realtime, app.state.job_wakeup),
+        )
         maintenance = [
             asyncio.create_task(
                 keep_planner_statistics_fresh(database, settings.planner_statistics_interval_seconds)

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, description="Longest idle wait between looks for due jobs (wake-ups cut it short)."
     )
+    deliver_first_in_app_at_once: bool = Field(
+        default=True,
+        description=(
+            "Run a workflow's first step, when it is in-app, in the transaction that starts the "
+            "notification (the trigger's, or a topic fan-out chunk's) instead of through the queue."
+        ),
+    )
     fanout_chunk_size: int = Field(
         default=1_000, ge=1, le=10_000, description="Topic and broadcast recipients handled per fan-out job."
     )

@@ -5,16 +5,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.config import Settings
 from herald.db import Database
+from herald.engine.dispatch import STEP_JOB
+from herald.engine.process import build_worker
+from herald.jobs.schemas import BatchResult, LeasedJob
+from herald.jobs.wakeup import JobWakeUp
 from herald.kit.time import utc_now
 from herald.models import Event, ExecutionDetail, Job, Message, Notification
+from herald.realtime.publisher import NullPublisher
 from tests.support import RunningServer
 
 T = TypeVar("T")
@@ -127,3 +134,41 @@ def advance_pending_jobs(settings: Settings, transaction_id: str) -> None:
             await database.dispose()
 
     asyncio.run(advance())
+
+
+@dataclass
+class RecordedBatch:
+    jobs: list[LeasedJob]
+    result: BatchResult
+
+
+class AnnouncedMessages(NullPublisher):
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def message_delivered(self, environment_id: str, subscriber_id: str, message_id: str) -> None:
+        self.messages.append(message_id)
+
+
+def run_worker(settings: Settings, publisher: NullPublisher) -> list[RecordedBatch]:
+    """Work off every due job with the engine's worker; returns each batch and its result."""
+
+    async def work() -> list[RecordedBatch]:
+        database = Database(settings)
+        recorded: list[RecordedBatch] = []
+        try:
+            worker = build_worker(database, settings, publisher, JobWakeUp())
+            run_batch = worker.batch_handlers[STEP_JOB]
+
+            async def recording(session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+                result = await run_batch(session, jobs)
+                recorded.append(RecordedBatch(jobs, result))
+                return result
+
+            worker.batch_handlers = {STEP_JOB: recording}
+            await worker.run_until_idle()
+        finally:
+            await database.dispose()
+        return recorded
+
+    return asyncio.run(work())

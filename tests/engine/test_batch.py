@@ -3,66 +3,18 @@ workflows decided per job, other step types handed back to run alone."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from herald.config import Settings
-from herald.db import Database
-from herald.engine.dispatch import STEP_JOB
-from herald.engine.process import build_worker
-from herald.jobs.schemas import BatchResult, LeasedJob
-from herald.jobs.wakeup import JobWakeUp
 from herald.models import ExecutionDetail, Job, Message, Notification
 from herald.realtime.publisher import NullPublisher
-from tests.engine.helpers import Rows, create_workflow, in_app, step
+from tests.engine.helpers import AnnouncedMessages, Rows, create_workflow, in_app, run_worker, step
 from tests.support import RunningServer
 
 
-@dataclass
-class RecordedBatch:
-    jobs: list[LeasedJob]
-    result: BatchResult
-
-
-class AnnouncedMessages(NullPublisher):
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    async def message_delivered(self, environment_id: str, subscriber_id: str, message_id: str) -> None:
-        self.messages.append(message_id)
-
-
-def run_worker(settings: Settings, publisher: NullPublisher) -> list[RecordedBatch]:
-    """Work off every due job with the engine's worker; returns each batch and its result."""
-
-    async def work() -> list[RecordedBatch]:
-        database = Database(settings)
-        recorded: list[RecordedBatch] = []
-        try:
-            worker = build_worker(database, settings, publisher, JobWakeUp())
-            run_batch = worker.batch_handlers[STEP_JOB]
-
-            async def recording(session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
-                result = await run_batch(session, jobs)
-                recorded.append(RecordedBatch(jobs, result))
-                return result
-
-            worker.batch_handlers = {STEP_JOB: recording}
-            await worker.run_until_idle()
-        finally:
-            await database.dispose()
-        return recorded
-
-    return asyncio.run(work())
-
-
 def test_a_failing_job_in_a_batch_fails_alone_and_the_others_deliver_exactly_once(
-    api_only: RunningServer,
+    queued_api: RunningServer,
 ) -> None:
-    with api_only.client() as client:
+    with queued_api.client() as client:
         create_workflow(
             client,
             "divide",
@@ -80,8 +32,8 @@ def test_a_failing_job_in_a_batch_fails_alone_and_the_others_deliver_exactly_onc
         ]
         assert client.post("/v1/events/trigger/bulk", json={"events": events}).status_code == 201
     publisher = AnnouncedMessages()
-    batches = run_worker(api_only.settings, publisher)
-    rows = Rows(api_only.settings)
+    batches = run_worker(queued_api.settings, publisher)
+    rows = Rows(queued_api.settings)
 
     first, second = batches
     assert len(first.jobs) == 5 and first.result.deferred == []

@@ -67,9 +67,9 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 
 def test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_more(
-    api_only: RunningServer, tmp_path: Path
+    queued_api: RunningServer, tmp_path: Path
 ) -> None:
-    with api_only.client() as client:
+    with queued_api.client() as client:
         create_workflow(client, "kill", [in_app(body="exactly once")])
         response = client.post(
             "/v1/events/trigger", json={"name": "kill", "to": "a", "transactionId": "tx-kill"}
@@ -77,11 +77,11 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_more(
         assert response.status_code == 201
     marker = tmp_path / "stalled"
     slow = _spawn(
-        api_only.settings, "-m", "tests.engine.slow_worker", str(marker), HERALD_WORKER_LEASE_SECONDS="2"
+        queued_api.settings, "-m", "tests.engine.slow_worker", str(marker), HERALD_WORKER_LEASE_SECONDS="2"
     )
     try:
         job_id = wait_for(lambda: marker.exists() and marker.read_text(), "the slow worker to stall mid-job")
-        rows = Rows(api_only.settings)
+        rows = Rows(queued_api.settings)
         [job] = rows.jobs(Job.id == job_id)
         assert job.status == "running" and job.attempts == 1
         assert rows.messages() == []  # stored, but not committed
@@ -90,7 +90,7 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_job_runs_once_more(
         slow.wait(timeout=30)
     assert slow.returncode == -signal.SIGKILL
 
-    worker = _spawn(api_only.settings, "-m", "herald", "worker", HERALD_WORKER_LEASE_SECONDS="2")
+    worker = _spawn(queued_api.settings, "-m", "herald", "worker", HERALD_WORKER_LEASE_SECONDS="2")
     _started(worker)
     try:
         rows.settled("tx-kill")

@@ -7,7 +7,7 @@ so a run exists completely or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.engine.repository import NotificationRepository, NotificationStatus
 from herald.engine.snapshot import step_channels
 from herald.jobs.repository import JobRepository
-from herald.jobs.schemas import NewJob
+from herald.jobs.schemas import BatchResult, LeasedJob, NewJob
+from herald.kit.ids import new_ids
 from herald.kit.scope import EnvironmentScope
 
 STEP_JOB = "engine.step"
@@ -79,14 +80,25 @@ def step_job(
     )
 
 
+FirstSteps = Callable[[AsyncSession, list[LeasedJob]], Awaitable[BatchResult]]
+"""Runs new step-0 jobs in the caller's transaction, as a worker's batch would (the engine's
+`StepBatchRunner.run`): what it did not fail or hand back is done."""
+INLINE_OWNER = "inline"
+
+
 async def start_runs(
     session: AsyncSession,
     scope: EnvironmentScope,
     runs: Sequence[tuple[EventRun, Sequence[str]]],
     now: datetime,
+    first_steps: FirstSteps | None = None,
 ) -> int:
     """For each event, a notification and its first step job for each of its subscribers
-    (internal ids) that has none for that event yet; returns how many runs were started."""
+    (internal ids) that has none for that event yet; returns how many runs were started.
+
+    With `first_steps`, those jobs run at once, in this transaction, and are stored completed:
+    a trigger's in-app message commits with the trigger, with no trip through the queue.
+    The jobs it fails or hands back (other step types) are stored pending, for the worker."""
     by_event = {run.event_id: run for run, _ in runs}
     rows: list[dict[str, Any]] = []
     channels: dict[int, list[str]] = {}  # by workflow snapshot: the events of a bulk share one
@@ -97,15 +109,46 @@ async def start_runs(
         values = run.notification_values(channels[snapshot])
         rows.extend({**values, "subscriber_id": pk} for pk in dict.fromkeys(subscriber_pks))
     started = await NotificationRepository(session, scope).insert_many(rows, now)
-    if started:
-        await JobRepository(session, scope).enqueue(
-            [
-                step_job(event_id, by_event[event_id].transaction_id, notification_id, 0)
-                for notification_id, event_id in started
-            ],
-            now,
-        )
+    if not started:
+        return 0
+    jobs = [
+        step_job(event_id, by_event[event_id].transaction_id, notification_id, 0)
+        for notification_id, event_id in started
+    ]
+    ids = new_ids(len(jobs))
+    done: set[str] = set()
+    if first_steps is not None:
+        done = await _run_now(session, scope, first_steps, ids, jobs)
+    await JobRepository(session, scope).enqueue(jobs, now, ids, done)
     return len(started)
+
+
+async def _run_now(
+    session: AsyncSession,
+    scope: EnvironmentScope,
+    first_steps: FirstSteps,
+    ids: list[str],
+    jobs: list[NewJob],
+) -> set[str]:
+    """The ids of the jobs that `first_steps` did, as if a worker had leased them."""
+    leased = [
+        LeasedJob(
+            id=job_id,
+            environment_id=scope.environment_id,
+            organization_id=scope.organization_id,
+            kind=job.kind,
+            args=job.args,
+            attempts=1,
+            max_attempts=job.max_attempts,
+            transaction_id=job.transaction_id,
+            notification_id=job.notification_id,
+            lease_owner=INLINE_OWNER,
+        )
+        for job_id, job in zip(ids, jobs, strict=True)
+    ]
+    result = await first_steps(session, leased)
+    left = set(result.failed) | {job.id for job in result.deferred}
+    return {job_id for job_id in ids if job_id not in left}
 
 
 def fanout_job(

@@ -11,12 +11,16 @@ from datetime import timedelta
 
 from herald.config import Settings
 from herald.db import Database
+from herald.engine.batch import StepBatchRunner
+from herald.engine.dispatch import FirstSteps
 from herald.engine.runner import StepRunner
+from herald.engine.snapshot import SnapshotCache
 from herald.engine.steps.base import StepExecutor
 from herald.engine.steps.registry import STEP_EXECUTORS
 from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import JobWorker, WorkerSettings
+from herald.kit.time import utc_now
 from herald.realtime.publisher import RealtimePublisher
 from herald.realtime.socket_publisher import worker_publisher
 
@@ -28,7 +32,9 @@ def build_worker(
     wakeup: JobWakeUp,
     executors: Mapping[str, StepExecutor] = STEP_EXECUTORS,
 ) -> JobWorker:
-    runner = StepRunner(executors, realtime, wakeup)
+    runner = StepRunner(
+        executors, realtime, wakeup, first_in_app_at_once=settings.deliver_first_in_app_at_once
+    )
     return JobWorker(
         database,
         runner.handlers(),
@@ -42,6 +48,18 @@ def build_worker(
         on_failure=runner.record_failure,
         batch_handlers=runner.batch_handlers(),
     )
+
+
+def first_steps_at_once(
+    settings: Settings,
+    realtime: RealtimePublisher,
+    wakeup: JobWakeUp,
+    executors: Mapping[str, StepExecutor] = STEP_EXECUTORS,
+) -> FirstSteps | None:
+    """What runs a trigger's first in-app steps in its own transaction, unless turned off."""
+    if not settings.deliver_first_in_app_at_once:
+        return None
+    return StepBatchRunner(executors, realtime, SnapshotCache(), wakeup, utc_now).run
 
 
 async def run_engine(database: Database, settings: Settings, worker: JobWorker, stop: asyncio.Event) -> None:

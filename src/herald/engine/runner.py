@@ -71,6 +71,8 @@ class StepRunner:
         realtime: RealtimePublisher,
         wakeup: JobWakeUp | None = None,
         clock: Clock = utc_now,
+        *,
+        first_in_app_at_once: bool = True,
     ) -> None:
         self.executors = executors
         self.realtime = realtime
@@ -78,6 +80,7 @@ class StepRunner:
         self.clock = clock
         self.snapshots = SnapshotCache()
         self.batch = StepBatchRunner(executors, realtime, self.snapshots, wakeup, clock)
+        self.first_steps = self.batch.run if first_in_app_at_once else None
 
     def handlers(self) -> dict[str, JobHandler]:
         return {STEP_JOB: self.run_step_job, FANOUT_JOB: self.run_fanout_job}
@@ -175,7 +178,8 @@ class StepRunner:
             actor=row.actor,
             tenant=row.tenant,
         )
-        await start_runs(session, scope, [(run, [pk for pk in members if pk not in excluded])], now)
+        recipients = [pk for pk in members if pk not in excluded]
+        await start_runs(session, scope, [(run, recipients)], now, self.first_steps)
         if cursor is not None:
             await JobRepository(session, scope).enqueue(
                 [

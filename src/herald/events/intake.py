@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.db import Database
+from herald.engine.dispatch import FirstSteps
 from herald.events.schemas import TriggerEventResponseDto
 from herald.events.service import Checked, PreparedTrigger, TriggerBatch, TriggerChecks, answers, to_store
 from herald.jobs.wakeup import JobWakeUp
@@ -43,12 +45,18 @@ class _Waiting:
 
 class TriggerIntake:
     def __init__(
-        self, database: Database, wakeup: JobWakeUp, fanout_chunk: int, max_requests_per_commit: int = 200
+        self,
+        database: Database,
+        wakeup: JobWakeUp,
+        fanout_chunk: int,
+        first_steps: FirstSteps | None = None,
+        max_requests_per_commit: int = 200,
     ) -> None:
         self.database = database
         self.definitions = WorkflowDefinitions(database)
         self.wakeup = wakeup
         self.fanout_chunk = fanout_chunk
+        self.first_steps = first_steps
         self.max_requests_per_commit = max_requests_per_commit
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
@@ -61,7 +69,7 @@ class TriggerIntake:
         if not triggers:
             return answers(checked, [])
         if session is not None and session.in_transaction():
-            stored = await TriggerBatch(session, scope, utc_now(), self.fanout_chunk).store(triggers)
+            stored = await self._batch(session, scope, utc_now()).store(triggers)
             after_commit(session, self._wake_worker)
             return answers(checked, stored)
         return answers(checked, await self._store_in_group(scope, triggers))
@@ -110,11 +118,14 @@ class TriggerIntake:
         now = utc_now()
         async with self.database.session(write=True) as session:
             for scope, members in by_scope.items():
-                batch = TriggerBatch(session, scope, now, self.fanout_chunk)
+                batch = self._batch(session, scope, now)
                 stored = iter(await batch.store([t for member in members for t in member.triggers]))
                 for member in members:
                     results[id(member)] = [next(stored) for _ in member.triggers]
         return [results[id(waiting)] for waiting in group]
+
+    def _batch(self, session: AsyncSession, scope: EnvironmentScope, now: datetime) -> TriggerBatch:
+        return TriggerBatch(session, scope, now, self.fanout_chunk, self.first_steps)
 
     async def _wake_worker(self) -> None:
         self.wakeup.notify()

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.engine.dispatch import EventRun, fanout_job, start_runs
+from herald.engine.dispatch import EventRun, FirstSteps, fanout_job, start_runs
 from herald.engine.payload_schema import validate_payload
 from herald.engine.repository import NotificationRepository
 from herald.engine.snapshot import workflow_snapshot
@@ -135,12 +135,18 @@ class TriggerBatch:
     """The writing phase, in the caller's transaction."""
 
     def __init__(
-        self, session: AsyncSession, scope: EnvironmentScope, now: datetime, fanout_chunk: int
+        self,
+        session: AsyncSession,
+        scope: EnvironmentScope,
+        now: datetime,
+        fanout_chunk: int,
+        first_steps: FirstSteps | None = None,
     ) -> None:
         self.session = session
         self.scope = scope
         self.now = now
         self.fanout_chunk = fanout_chunk
+        self.first_steps = first_steps
 
     async def store(self, prepared: Sequence[PreparedTrigger]) -> list[TriggerEventResponseDto]:
         """Events, then notifications and first jobs for direct recipients, and fan-out jobs.
@@ -176,7 +182,7 @@ class TriggerBatch:
             )
         await self._resolve_recipients(accepted)
         runs = [(self._run(item), item.subscriber_pks) for item in accepted]
-        await start_runs(self.session, self.scope, runs, self.now)
+        await start_runs(self.session, self.scope, runs, self.now, self.first_steps)
         fanouts: list[NewJob] = []
         for item in accepted:
             fanouts.extend(await self._fanout_jobs(item))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -24,23 +24,30 @@ _JOBS = cast(Table, Job.__table__)
 """The queue's statements are Core: no ORM bookkeeping for rows no session holds."""
 
 
+_PENDING = {"status": JobStatus.PENDING, "attempts": 0, "finished_at": None}
+
+
+def _done_at(now: datetime) -> dict[str, Any]:
+    return {"status": JobStatus.COMPLETED, "attempts": 1, "finished_at": now}
+
+
 class JobRepository(EnvironmentScopedRepository[Job]):
     model = Job
 
-    async def enqueue(self, jobs: list[NewJob], now: datetime) -> list[str]:
-        """Insert the jobs (one multi-row statement, ids made here); returns their ids."""
+    async def enqueue(
+        self, jobs: list[NewJob], now: datetime, ids: list[str] | None = None, done: Set[str] = frozenset()
+    ) -> list[str]:
+        """Insert the jobs (one multi-row statement); returns their ids, made here unless given.
+        Those whose id is in `done` already ran in this transaction: they are stored completed."""
         if not jobs:
             return []
-        ids = new_ids(len(jobs))
+        ids = ids or new_ids(len(jobs))
         shared = {
             "environment_id": self.scope.environment_id,
             "organization_id": self.scope.organization_id,
-            "status": JobStatus.PENDING,
-            "attempts": 0,
             "lease_owner": None,
             "leased_until": None,
             "last_error": None,
-            "finished_at": None,
             "created_at": now,
             "updated_at": now,
         }
@@ -53,12 +60,13 @@ class JobRepository(EnvironmentScopedRepository[Job]):
                 "max_attempts": job.max_attempts,
                 "transaction_id": job.transaction_id,
                 "notification_id": job.notification_id,
+                **(_done_at(now) if job_id in done else _PENDING),
             }
             for job_id, job in zip(ids, jobs, strict=True)
         ]
         # Straight to the driver: no per-row SQLAlchemy work for thousands of fan-out jobs.
         await insert_rows(self.session, _JOBS, rows, shared)
-        if self.session.get_bind().dialect.name == "postgresql":
+        if len(done) < len(jobs) and self.session.get_bind().dialect.name == "postgresql":
             # Delivered to LISTENers when this transaction commits, never before.
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         return ids
