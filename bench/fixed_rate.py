@@ -65,13 +65,15 @@ def _request(host: str, path: str, headers: dict[str, str], body: dict[str, Any]
 
 async def fixed_rate(
     url: str, headers: dict[str, str], trigger: dict[str, Any], rate: int, seconds: float
-) -> dict[str, float]:
-    """Send `rate` triggers per second for `seconds`; the send time (epoch seconds) by
-    transactionId of each accepted trigger (refused or failed ones are counted and reported)."""
+) -> dict[str, tuple[float, float]]:
+    """Send `rate` triggers per second for `seconds`; by transactionId of each accepted trigger,
+    when it was sent and when its answer arrived (epoch seconds; refused or failed ones are
+    counted and reported)."""
     address = urlsplit(url)
     host, port = address.hostname or "127.0.0.1", address.port or 80
     connections = _Connections(host, port)
     sent: dict[str, float] = {}
+    answered: dict[str, float] = {}
     failed: list[str] = []
 
     async def one(index: int) -> None:
@@ -83,6 +85,7 @@ async def fixed_rate(
         try:
             connection = await connections.take()
             status = await _post(connection, request)
+            answered[transaction_id] = time.time()
             if status != 201:
                 failed.append(str(status))
                 del sent[transaction_id]
@@ -104,4 +107,4 @@ async def fixed_rate(
     connections.close()
     if failed:
         print(f"  warning: {len(failed)} triggers failed at {rate}/s: {sorted(set(failed))}", file=sys.stderr)
-    return sent
+    return {transaction_id: (sent[transaction_id], answered[transaction_id]) for transaction_id in sent}

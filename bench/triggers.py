@@ -133,8 +133,11 @@ async def _scalar(settings: Settings, statement: Any) -> Any:
         await database.dispose()
 
 
-async def latencies(settings: Settings, sent: dict[str, float]) -> list[float]:
-    """Milliseconds from sending each trigger to the completion of its in-app job."""
+async def latencies(settings: Settings, sent: dict[str, tuple[float, float]]) -> list[float]:
+    """Milliseconds from sending each trigger until its in-app message was stored: the later of
+    its in-app job's completion and the trigger's answer (a first in-app step runs in the
+    trigger's transaction, whose commit comes after the job's `finished_at` and before the
+    answer)."""
     database = Database(settings)
     try:
         async with database.session(write=False) as session:
@@ -146,7 +149,11 @@ async def latencies(settings: Settings, sent: dict[str, float]) -> list[float]:
             done = {tid: finished for tid, finished in rows if finished is not None}
     finally:
         await database.dispose()
-    return [(done[tid].timestamp() - sent[tid]) * 1000 for tid in sent if tid in done]
+    return [
+        (max(done[tid].timestamp(), answered) - started) * 1000
+        for tid, (started, answered) in sent.items()
+        if tid in done
+    ]
 
 
 async def seed_topic(settings: Settings, size: int) -> None:

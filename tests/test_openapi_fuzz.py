@@ -34,6 +34,7 @@ def unlimited_server(database_factory: DatabaseFactory, tmp_path: Path) -> Itera
     database_factory.drop(settings)
 
 
+@pytest.mark.timeout(900)  # the whole API, several minutes on a loaded 2-core machine
 def test_schemathesis_finds_no_server_error(unlimited_server: RunningServer, tmp_path: Path) -> None:
     server = unlimited_server
     st = Path(sys.executable).with_name("st")
