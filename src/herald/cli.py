@@ -16,6 +16,7 @@ import typer
 from herald.config import Settings
 from herald.kit.crypto import MasterKeyError, SecretBox, load_master_key
 from herald.kit.lean_imports import load_libraries_without_unused_extras
+from herald.kit.long_running import tune_garbage_collection_for_serving
 from herald.ratelimit.policy import SERVICE_LEVELS
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def worker() -> None:
 
     async def run(database: Database, box: SecretBox) -> None:
         await prepare_installation(database, box)
+        tune_garbage_collection_for_serving()
         await serve_worker(database, settings)
 
     _run_with_database(settings, run)
@@ -78,6 +80,7 @@ def _serve_api(host: str, port: int, *, run_worker: bool) -> None:
     configure_logging(settings.log_level)
     _fail_on_master_key_problem(lambda: load_master_key(settings))
     app = create_app(settings, run_worker=run_worker)
+    tune_garbage_collection_for_serving()
     uvicorn.run(
         app,
         host=host,
