@@ -36,7 +36,7 @@ from sqlalchemy.util import await_only
 from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
 from herald.kit.lean_imports import hidden
-from herald.kit.sqlite_one_hop import one_hop_aiosqlite
+from herald.kit.sqlite_in_loop import CONNECT_ARGS, run_sqlite_in_loop
 from herald.kit.sqlite_point_reads import SqlitePointReads
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class Database:
         # No BEGIN and ROLLBACK around a single read: two round trips fewer on PostgreSQL.
         self._point_read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
-            one_hop_aiosqlite(self.engine)
+            run_sqlite_in_loop(self.engine)
             _configure_sqlite(self.engine, self._sqlite_writer)
             self._sqlite_point_reads = SqlitePointReads(make_url(url).database or "")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -260,7 +260,7 @@ def _engine_options(url: str) -> dict[str, Any]:
     # Read back with `json`: orjson would turn an integer beyond 64 bits into a float.
     json_options = {"json_serializer": _json_text}
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}, **json_options}
+        return {"connect_args": {"timeout": 30, **CONNECT_ARGS}, **json_options}
     return {"pool_size": _POOL_SIZE, "max_overflow": 20, "pool_pre_ping": True, **json_options}
 
 

@@ -11,7 +11,7 @@ answers 409 at once.
 
 The claim and the UPDATE that stores the response on it (in the same transaction, see
 `herald.idempotency.store`) run on every fresh key, so they go straight to the driver
-connection (`herald.kit.driver_statement`): one aiosqlite thread hop each instead of three.
+connection (`herald.kit.driver_statement`).
 """
 
 from __future__ import annotations

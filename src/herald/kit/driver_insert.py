@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.kit.driver_statement import driver_connection
+from herald.kit.sqlite_in_loop import sqlite3_connection
 
 _POSTGRESQL_MAX_PARAMETERS = 32_767
 _LOOKUP_CHUNK = 500
@@ -130,9 +131,10 @@ class DriverInsert:
 
     async def _insert_sqlite(self, session: AsyncSession, values: list[tuple[Any, ...]]) -> set[str]:
         _, driver = await driver_connection(session)
-        cursor = await driver.executemany(self._sql, values)
+        connection = sqlite3_connection(driver)
+        cursor = connection.executemany(self._sql, values)
         inserted = cursor.rowcount
-        await cursor.close()
+        cursor.close()
         ids = [row[self._id_index] for row in values]
         if inserted == len(values):
             return set(ids)
@@ -142,7 +144,7 @@ class DriverInsert:
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            found = await driver.execute_fetchall(f'SELECT id FROM "{name}" WHERE id IN ({marks})', chunk)
+            found = connection.execute(f'SELECT id FROM "{name}" WHERE id IN ({marks})', chunk).fetchall()
             present.update(row[0] for row in found)
         return present
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from herald.kit.driver_statement import driver_connection
+from herald.kit.sqlite_in_loop import sqlite3_connection
 
 Processor = Callable[[Any], Any]
 
@@ -96,8 +97,7 @@ class DriverQuery:
                 return int(result.rowcount)
             status: str = await driver.execute(self._postgresql, *values)
             return int(status.rpartition(" ")[2] or 0)
-        cursor = await driver.execute(self._sqlite, values)
-        return int(cursor.rowcount)
+        return int(sqlite3_connection(driver).execute(self._sqlite, values).rowcount)
 
     async def rows(self, session: AsyncSession, *parameters: Any) -> list[Any]:
         connection, driver = await driver_connection(session)
@@ -107,7 +107,7 @@ class DriverQuery:
                 result = await connection.exec_driver_sql(self._postgresql, tuple(values))
                 return list(result.all())
             return list(await driver.fetch(self._postgresql, *values))
-        rows = await driver.execute_fetchall(self._sqlite, values)
+        rows = sqlite3_connection(driver).execute(self._sqlite, values).fetchall()
         if not self._json_columns and not self._bool_columns:
             return list(rows)
         converted: list[Any] = []

@@ -1,10 +1,9 @@
 """A prebuilt Core statement executed straight on the driver connection of a session.
 
 For the few statements on a hot path (the idempotency claim of every POST). Through
-`AsyncSession.execute`, one statement costs SQLAlchemy's ORM execution plus, on aiosqlite,
-three hops to the driver's thread (open cursor, execute, close): 150 to 600 us on a loaded
-2-core machine. Here it costs one: `aiosqlite.Connection.execute_fetchall` (one hop) or
-`asyncpg.Connection.fetch` (one round trip). The SQL is compiled once per dialect by
+`AsyncSession.execute`, one statement costs SQLAlchemy's ORM execution; here it is the
+statement alone: run in the event loop on SQLite (`kit.sqlite_in_loop`), one
+`asyncpg.Connection.fetch` round trip on PostgreSQL. The SQL is compiled once per dialect by
 SQLAlchemy, with its bind casts and bind processors (SQLite's DATETIME strings), so it is the
 very statement SQLAlchemy would have sent, inside the session's open transaction.
 """
@@ -18,6 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
+
+from herald.kit.sqlite_in_loop import sqlite3_connection
 
 
 async def driver_connection(session: AsyncSession) -> tuple[AsyncConnection, Any]:
@@ -67,4 +68,4 @@ class DriverStatement:
         parameters = self._compiled.arguments(values)
         if self._postgresql:
             return list(await driver.fetch(self._compiled.sql, *parameters))
-        return list(await driver.execute_fetchall(self._compiled.sql, parameters))
+        return sqlite3_connection(driver).execute(self._compiled.sql, parameters).fetchall()
