@@ -229,8 +229,8 @@ _SETTLE = DriverQuery(
 # lists that are one parameter (the same SQL for every batch size).
 _STATES = DriverQuery("SELECT id, status, subscriber_id, environment_id FROM notifications WHERE id {ids}")
 _EVENTS = DriverQuery(
-    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, actor, tenant, context FROM events"
-    " WHERE environment_id = ? AND id {ids}",
+    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, actor, tenant, context, environment_id"
+    " FROM events WHERE id {ids}",
     json_columns=(3, 4, 5, 6),
 )
 _SUBSCRIBERS = DriverQuery(
@@ -240,8 +240,8 @@ _SUBSCRIBERS = DriverQuery(
     bool_columns=(12,),
 )
 _SWITCHES = DriverQuery(
-    "SELECT subscriber_pk, workflow_identifier, channels FROM subscriber_preferences"
-    " WHERE environment_id = ? AND subscriber_pk {ids} AND workflow_identifier {ids}",
+    "SELECT subscriber_pk, workflow_identifier, channels, environment_id FROM subscriber_preferences"
+    " WHERE subscriber_pk {ids} AND workflow_identifier {ids}",
     json_columns=(2,),
 )
 
@@ -252,8 +252,13 @@ class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
     model = Event
 
     async def rows(self, event_ids: Sequence[str]) -> list[EventRow]:
-        rows = await _EVENTS.rows(self.session, self.scope.environment_id, event_ids)
-        return [EventRow(*row) for row in rows]
+        """By primary key alone, checked against the scope here: with the environment in the
+        WHERE clause, SQLite planned with statistics of a smaller table (they are refreshed
+        every few minutes) walks the environment's index, every event it has, for each batch
+        (see `NotificationRepository.states` for PostgreSQL's same turn)."""
+        rows = await _EVENTS.rows(self.session, event_ids)
+        environment_id = self.scope.environment_id
+        return [EventRow(*row[:7]) for row in rows if row[7] == environment_id]
 
 
 class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
@@ -276,14 +281,11 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
         self, subscriber_pks: Sequence[str], workflow_identifiers: Sequence[str]
     ) -> dict[tuple[str, str], dict[str, bool]]:
         """Channel switches by (subscriber id, workflow identifier or "" for global); absent
-        rows are left out."""
-        rows = await _SWITCHES.rows(
-            self.session,
-            self.scope.environment_id,
-            subscriber_pks,
-            [GLOBAL_PREFERENCE, *workflow_identifiers],
-        )
-        return {(row[0], row[1]): dict(row[2] or {}) for row in rows}
+        rows are left out. Found through the (subscriber, workflow) unique index, checked
+        against the scope here (see `EventSnapshotRepository.rows`)."""
+        rows = await _SWITCHES.rows(self.session, subscriber_pks, [GLOBAL_PREFERENCE, *workflow_identifiers])
+        environment_id = self.scope.environment_id
+        return {(row[0], row[1]): dict(row[2] or {}) for row in rows if row[3] == environment_id}
 
 
 class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):
