@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,9 @@ from herald.topics.repository import TopicRepository
 from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
 
 TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
+_SNAPSHOTS: WeakKeyDictionary[Workflow, dict[str, Any]] = WeakKeyDictionary()
+"""The snapshot of each workflow version `WorkflowDefinitions` holds: made once, not per
+trigger (the events of one version share it; nothing changes it)."""
 _ACTOR_FIELDS = (
     "subscriberId",
     "firstName",
@@ -107,7 +111,6 @@ class TriggerChecks:
         self.definitions = definitions
         self.scope = scope
         self.workflows: dict[str, Workflow | None] = {}
-        self.snapshots: dict[str, dict[str, Any]] = {}
 
     async def check(self, request: TriggerRequest) -> Checked:
         """The workflow must exist (422), be active and have steps, and the payload must fit
@@ -126,9 +129,10 @@ class TriggerChecks:
             return _response("no_workflow_steps_defined", transaction_id)
         if workflow.validate_payload and workflow.payload_schema:
             validate_payload(workflow.payload_schema, request.payload)
-        if request.name not in self.snapshots:
-            self.snapshots[request.name] = workflow_snapshot(workflow)
-        return PreparedTrigger(request, workflow, transaction_id, self.snapshots[request.name])
+        snapshot = _SNAPSHOTS.get(workflow)
+        if snapshot is None:
+            snapshot = _SNAPSHOTS[workflow] = workflow_snapshot(workflow)
+        return PreparedTrigger(request, workflow, transaction_id, snapshot)
 
 
 class TriggerBatch:
