@@ -56,10 +56,10 @@ from herald.jobs.schemas import BatchResult, LeasedJob, NewJob
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import Clock, PermanentJobError
 from herald.kit.after_commit import after_commit
-from herald.kit.ids import new_id
+from herald.kit.ids import new_ids
 from herald.kit.scope import EnvironmentScope
 from herald.models import GLOBAL_PREFERENCE
-from herald.preferences.service import resolve_channels
+from herald.preferences.service import channel_switch
 from herald.realtime.publisher import RealtimePublisher
 
 Switches = Mapping[tuple[str, str], dict[str, bool]]
@@ -143,7 +143,8 @@ class StepBatchRunner:
         switches = await PreferenceSwitchRepository(session, scope).switches(pks, identifiers)
         writes = _Writes()
         planned: list[_Planned] = []
-        for job, state, snapshot in runnable:
+        message_ids = new_ids(len(runnable))
+        for (job, state, snapshot), message_id in zip(runnable, message_ids, strict=True):
             step = snapshot.steps[job.args["step"]]
             subscriber = subscribers.get(state.subscriber_pk)
             if subscriber is None:
@@ -153,7 +154,7 @@ class StepBatchRunner:
                 continue
             try:
                 ctx = step_context(session, job, state.id, snapshot, subscriber, now, self.realtime)
-                planned.append(self._plan(job, ctx, snapshot, switches, writes))
+                planned.append(self._plan(job, ctx, snapshot, switches, writes, message_id))
             except (ConditionError, RenderError) as error:
                 result.failed[job.id] = permanent_error(step, error)
             except Exception as error:
@@ -169,24 +170,31 @@ class StepBatchRunner:
         )
 
     def _plan(
-        self, job: LeasedJob, ctx: StepContext, snapshot: EventSnapshot, switches: Switches, writes: _Writes
+        self,
+        job: LeasedJob,
+        ctx: StepContext,
+        snapshot: EventSnapshot,
+        switches: Switches,
+        writes: _Writes,
+        message_id: str,
     ) -> _Planned:
         skip = condition_skip(ctx)
         if skip is None and needs_preferences(ctx):
             pk = ctx.subscriber_row_id
-            resolved = resolve_channels(
+            enabled = channel_switch(
                 switches.get((pk, GLOBAL_PREFERENCE), {}),
                 switches.get((pk, ctx.workflow.identifier), {}),
                 snapshot.channel_defaults,
+                ctx.step.type,
             )
-            skip = None if resolved.get(ctx.step.type, True) else preference_skip(ctx)
+            skip = None if enabled else preference_skip(ctx)
         if skip is not None:
             status = DetailStatus.SUCCESS
             writes.details.append(
                 detail_row(ctx.notification_id, job.id, ctx.step, status, skip.detail, skip.reason)
             )
             return _Planned(job, ctx, snapshot, None)
-        return _Planned(job, ctx, snapshot, {"id": new_id(), **in_app_message(ctx)})
+        return _Planned(job, ctx, snapshot, {"id": message_id, **in_app_message(ctx)})
 
     async def _write(
         self,

@@ -56,8 +56,9 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
     model = Notification
 
     async def insert_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> list[tuple[str, str]]:
-        """Insert notifications (each row names its `event_id` and `subscriber_id`); a subscriber
-        that already has one for that event is left alone. Returns (id, event_id) of new rows."""
+        """Insert notifications (each row names its `event_id` and `subscriber_id`, and is given
+        its `id` here); a subscriber that already has one for that event is left alone. Returns
+        (id, event_id) of new rows."""
         if not rows:
             return []
         shared = {
@@ -66,11 +67,12 @@ class NotificationRepository(EnvironmentScopedRepository[Notification]):
             "created_at": now,
             "updated_at": now,
         }
-        complete = [{**row, "id": row_id} for row, row_id in zip(rows, new_ids(len(rows)), strict=True)]
+        for row, row_id in zip(rows, new_ids(len(rows)), strict=True):
+            row["id"] = row_id
         inserted = await insert_rows(
-            self.session, _NOTIFICATIONS, complete, shared, conflict=("event_id", "subscriber_id")
+            self.session, _NOTIFICATIONS, rows, shared, conflict=("event_id", "subscriber_id")
         )
-        return [(row["id"], row["event_id"]) for row in complete if row["id"] in inserted]
+        return [(row["id"], row["event_id"]) for row in rows if row["id"] in inserted]
 
     async def state(self, notification_id: str) -> NotificationState | None:
         statement = self.select(Notification.id, Notification.status, Notification.subscriber_id).where(

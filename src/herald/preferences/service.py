@@ -39,11 +39,24 @@ def resolve_channels(
     workflow_defaults: Mapping[str, bool] | None = None,
 ) -> dict[str, bool]:
     """Every channel's resolved switch (see the module docstring for the order)."""
-    defaults = workflow_defaults or {}
     return {
-        channel: workflow_switches.get(channel, global_switches.get(channel, defaults.get(channel, True)))
+        channel: channel_switch(global_switches, workflow_switches, workflow_defaults, channel)
         for channel in CHANNELS
     }
+
+
+def channel_switch(
+    global_switches: Mapping[str, bool],
+    workflow_switches: Mapping[str, bool],
+    workflow_defaults: Mapping[str, bool] | None,
+    channel: str,
+) -> bool:
+    """One channel's resolved switch (the delivery engine asks for one channel at a time)."""
+    if channel in workflow_switches:
+        return workflow_switches[channel]
+    if channel in global_switches:
+        return global_switches[channel]
+    return (workflow_defaults or {}).get(channel, True)
 
 
 async def channel_enabled(
@@ -58,8 +71,7 @@ async def channel_enabled(
     global_row, workflow_row = await PreferenceRepository(session, scope).find_for_workflow(
         subscriber_pk, workflow_identifier
     )
-    resolved = resolve_channels(_switches(global_row), _switches(workflow_row), workflow_defaults)
-    return resolved.get(channel, True)
+    return channel_switch(_switches(global_row), _switches(workflow_row), workflow_defaults, channel)
 
 
 async def get_preferences(
