@@ -35,11 +35,13 @@ if "--postgres" in sys.argv:
         "HERALD_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import socketio
 import uvicorn
-from sqlalchemy import func, insert, select
+from seeding import seed_subscribers
+from sqlalchemy import func, select
 from tests.support import DatabaseFactory, free_port, read_credentials
 
 from herald.app import create_app
@@ -47,10 +49,8 @@ from herald.config import Settings
 from herald.db import Database
 from herald.engine.process import build_worker
 from herald.jobs.wakeup import JobWakeUp
-from herald.kit.ids import new_id
-from herald.kit.time import utc_now
 from herald.logs import configure_logging
-from herald.models import Environment, Message, Subscriber, Topic, TopicSubscription
+from herald.models import Message
 from herald.realtime.socket_publisher import SocketPublisher
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -94,45 +94,6 @@ def store_triggers(url: str, key: str, count: int, round_no: int) -> None:
             ]
             response = client.post("/v1/events/trigger/bulk", json={"events": events})
             assert response.status_code == 201, response.text
-
-
-async def seed_subscribers(settings: Settings, size: int, prefix: str, topic_key: str | None) -> None:
-    """`size` subscribers (`{prefix}-{i}`), in a new topic `topic_key` if given, inserted directly."""
-    database = Database(settings)
-    try:
-        async with database.session(write=True) as session:
-            environment = (
-                await session.execute(select(Environment).where(Environment.name == "Development"))
-            ).scalar_one()
-            owner = {"environment_id": environment.id, "organization_id": environment.organization_id}
-            now = utc_now()
-            subscribers = [
-                {
-                    "id": new_id(),
-                    "subscriber_id": f"{prefix}-{i}",
-                    "first_name": f"Ann{i}",
-                    "channels": [],
-                    **owner,
-                }
-                for i in range(size)
-            ]
-            await session.execute(insert(Subscriber), subscribers)
-            if topic_key is None:
-                return
-            topic_id = new_id()
-            await session.execute(
-                insert(Topic),
-                [{"id": topic_id, "key": topic_key, "created_at": now, "updated_at": now, **owner}],
-            )
-            await session.execute(
-                insert(TopicSubscription),
-                [
-                    {"id": new_id(), "topic_id": topic_id, "subscriber_pk": s["id"], **owner}
-                    for s in subscribers
-                ],
-            )
-    finally:
-        await database.dispose()
 
 
 async def run_engine(settings: Settings, profile: cProfile.Profile | None) -> tuple[int, float, float, float]:

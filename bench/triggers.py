@@ -44,15 +44,15 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from fixed_rate import fixed_rate
-from sqlalchemy import func, insert, select
+from seeding import seed_subscribers
+from sqlalchemy import func, select
 from tests.support import POSTGRES_URL, TEST_MASTER_KEY, DatabaseFactory, free_port, read_credentials
 
 from herald.config import Settings
 from herald.db import Database
 from herald.events.schemas import TriggerEventRequestDto
 from herald.kit.ids import new_id
-from herald.kit.time import utc_now
-from herald.models import Environment, Job, Message, Subscriber, Topic, TopicSubscription
+from herald.models import Job, Message
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -154,38 +154,6 @@ async def latencies(settings: Settings, sent: dict[str, tuple[float, float]]) ->
         for tid, (started, answered) in sent.items()
         if tid in done
     ]
-
-
-async def seed_topic(settings: Settings, size: int) -> None:
-    """`size` subscribers in topic `everyone`, inserted directly (setup, not measured)."""
-    database = Database(settings)
-    try:
-        async with database.session(write=True) as session:
-            environment = (
-                await session.execute(select(Environment).where(Environment.name == "Development"))
-            ).scalar_one()
-            owner = {"environment_id": environment.id, "organization_id": environment.organization_id}
-            now = utc_now()
-            topic_id = new_id()
-            await session.execute(
-                insert(Topic),
-                [{"id": topic_id, "key": "everyone", "created_at": now, "updated_at": now, **owner}],
-            )
-            for start in range(0, size, 5_000):
-                subscribers = [
-                    {"id": new_id(), "subscriber_id": f"member-{i}", "channels": [], **owner}
-                    for i in range(start, min(size, start + 5_000))
-                ]
-                await session.execute(insert(Subscriber), subscribers)
-                await session.execute(
-                    insert(TopicSubscription),
-                    [
-                        {"id": new_id(), "topic_id": topic_id, "subscriber_pk": s["id"], **owner}
-                        for s in subscribers
-                    ],
-                )
-    finally:
-        await database.dispose()
 
 
 def main() -> None:
@@ -304,7 +272,7 @@ def main() -> None:
                 f"p99 {p99:.1f} ms over {len(measured)} triggers (targets at 500/s: 20 / 100 ms)"
             )
 
-        asyncio.run(seed_topic(settings, args.topic_size))
+        asyncio.run(seed_subscribers(settings, args.topic_size, "member", "everyone"))
         peak = max(peak, rss_mb(herald.pid))
         start = time.monotonic()
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
