@@ -55,13 +55,18 @@ def _event(event_id: str, transaction_id: str) -> dict[str, Any]:
     }
 
 
+async def _owner(database: Database) -> dict[str, str]:
+    """The scope columns of an environment of the installation."""
+    async with database.session(write=False) as session:
+        environment = (await session.execute(select(Environment).limit(1))).scalar_one()
+    return {"environment_id": environment.id, "organization_id": environment.organization_id}
+
+
 def test_driver_rows_are_stored_as_sqlalchemy_stores_them(server: RunningServer) -> None:
     async def scenario() -> None:
         database = Database(server.settings)
         try:
-            async with database.session(write=False) as session:
-                environment = (await session.execute(select(Environment).limit(1))).scalar_one()
-            owner = {"environment_id": environment.id, "organization_id": environment.organization_id}
+            owner = await _owner(database)
             args = {"n": 1, "nested": {"list": [1, "two", None]}, "text": "é"}
             async with database.session(write=True) as session:
                 await session.execute(insert(_JOBS), [{**_job("a" * 24, args), **owner}])
@@ -94,14 +99,7 @@ def test_rows_that_conflict_are_skipped_and_left_out_of_the_inserted_ids(server:
     async def scenario() -> None:
         database = Database(server.settings)
         try:
-            async with database.session(write=False) as session:
-                environment = (await session.execute(select(Environment).limit(1))).scalar_one()
-            shared = {
-                "environment_id": environment.id,
-                "organization_id": environment.organization_id,
-                "created_at": _AT,
-                "updated_at": _AT,
-            }
+            shared = {**await _owner(database), "created_at": _AT, "updated_at": _AT}
             conflict = ("environment_id", "transaction_id")
             async with database.session(write=True) as session:
                 first = await insert_rows(session, _EVENTS, [_event("e" * 24, "used")], shared, conflict)
