@@ -190,7 +190,7 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
             "created_at": now,
             "updated_at": now,
         }
-        complete = [{"id": new_id(), **row} for row in rows]
+        complete = [{"id": row_id, **row} for row, row_id in zip(rows, new_ids(len(rows)), strict=True)]
         await insert_rows(self.session, _DETAILS, complete, owned)
 
 
