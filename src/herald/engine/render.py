@@ -216,32 +216,20 @@ def _render_parsed(
         raise RenderError("The template is too complex to render") from None
 
 
-def render_controls(values: Mapping[str, Any], context: RenderContext) -> dict[str, Any]:
-    """Render every string in a step's control values (nested objects and lists included)."""
-    return {key: _render_value(value, context, key) for key, value in values.items()}
-
-
-def _render_value(value: Any, context: RenderContext, path: str) -> Any:
-    if isinstance(value, str):
-        try:
-            return render_template(value, context)
-        except RenderError as error:
-            raise RenderError(error.message, field=path) from None
-    if isinstance(value, Mapping):
-        return {key: _render_value(item, context, f"{path}.{key}") for key, item in value.items()}
-    if isinstance(value, list):
-        return [_render_value(item, context, f"{path}.{index}") for index, item in enumerate(value)]
-    return value
-
-
 Renderer = Callable[[Mapping[str, Any]], Any]
 """Renders prepared control values with the variables of a `RenderContext`."""
 
 
+def render_controls(values: Mapping[str, Any], context: RenderContext) -> dict[str, Any]:
+    """Render every string in a step's control values (nested objects and lists included); a
+    `RenderError` names the field."""
+    rendered: dict[str, Any] = controls_renderer(values)(context.variables())
+    return rendered
+
+
 def controls_renderer(values: Mapping[str, Any]) -> Renderer:
     """`render_controls` prepared once for these control values: the walk of their structure,
-    the check for markup and the plain-output parse happen here, not for every render.
-    `renderer(context.variables())` equals `render_controls(values, context)`."""
+    the check for markup and the plain-output parse happen here, not for every render."""
     return _builder(dict(values), "", top=True)
 
 
