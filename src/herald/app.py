@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from herald import __version__
 from herald.activity.endpoints import router as activity_router
@@ -75,6 +76,9 @@ INBOX_ROUTERS = [inbox_session_router, inbox_router]
 SECRET_KEY_GUARDS = [Depends(require_secret_key), Depends(enforce_rate_limit), Depends(claim_idempotency_key)]
 
 
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> SocketsFirstApp:
     """The API; with `run_worker` (`herald serve`) the delivery engine runs in the same process."""
     settings = settings or Settings()
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.realtime = NullPublisher()

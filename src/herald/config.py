@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         default=None, description="Encrypts stored secrets; generated into data_dir for the embedded default."
     )
     log_level: str = "info"
+    opentelemetry: bool = Field(
+        default=False,
+        description=(
+            "FastAPI's native OpenTelemetry traces, metrics and logs, through the process's global "
+            "providers (off: the check for configured providers cost ~3% of a trigger's CPU)."
+        ),
+    )
     max_body_bytes: int = 512 * 1024
 
     rate_limit_enabled: bool = Field(default=True, description="Token buckets on every secret-key route.")

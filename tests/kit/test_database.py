@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from herald.config import Settings
 from herald.db import Database
+from herald.kit.driver_statement import driver_connection
 from herald.models import Environment
 from tests.engine.helpers import wait_for
 from tests.support import POSTGRES_URL, RunningServer
@@ -63,6 +64,28 @@ def test_point_reads_see_what_was_just_committed(server: RunningServer) -> None:
                     .values(name="Renamed")
                 )
             assert await database.point_read(statement) == [{"name": "Renamed"}]
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_driver_connection_is_the_one_of_the_sessions_current_transaction(settings: Settings) -> None:
+    """Looked up once per transaction: a session that commits and goes on gets the connection
+    of its new transaction, not the one it had."""
+
+    async def scenario() -> None:
+        database = Database(settings)
+        try:
+            async with database.session(write=False) as session:
+                first, _ = await driver_connection(session)
+                assert (await driver_connection(session))[0] is first
+                await session.commit()
+                second, driver = await driver_connection(session)
+                assert second is await session.connection()
+                assert second is not first
+                assert (await session.execute(text("SELECT 1"))).scalar() == 1
+                assert driver is (await second.get_raw_connection()).driver_connection
         finally:
             await database.dispose()
 
