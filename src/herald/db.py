@@ -35,6 +35,7 @@ from sqlalchemy.util import await_only
 
 from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
+from herald.kit.idle_ping import ping_connections_after_idle
 from herald.kit.lean_imports import hidden
 from herald.kit.sqlite_in_loop import CONNECT_ARGS, run_sqlite_in_loop
 from herald.kit.sqlite_point_reads import SqlitePointReads
@@ -95,6 +96,8 @@ class Database:
             run_sqlite_in_loop(self.engine)
             _configure_sqlite(self.engine, self._sqlite_writer)
             self._sqlite_point_reads = SqlitePointReads(make_url(url).database or "")
+        else:
+            ping_connections_after_idle(self.engine)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}),
@@ -261,7 +264,8 @@ def _engine_options(url: str) -> dict[str, Any]:
     json_options = {"json_serializer": _json_text}
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, **CONNECT_ARGS}, **json_options}
-    return {"pool_size": _POOL_SIZE, "max_overflow": 20, "pool_pre_ping": True, **json_options}
+    # Not `pool_pre_ping`: `kit.idle_ping` checks only connections that sat idle.
+    return {"pool_size": _POOL_SIZE, "max_overflow": 20, **json_options}
 
 
 def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from herald.config import Settings
 from herald.db import Database
+from herald.kit import idle_ping
 from herald.kit.driver_statement import driver_connection
 from herald.models import Environment
 from tests.engine.helpers import wait_for
@@ -88,5 +90,39 @@ def test_driver_connection_is_the_one_of_the_sessions_current_transaction(settin
                 assert driver is (await second.get_raw_connection()).driver_connection
         finally:
             await database.dispose()
+
+    asyncio.run(scenario())
+
+
+async def _backend_pid(database: Database) -> int:
+    rows = await database.point_read(select(func.pg_backend_pid().label("pid")))
+    return int(rows[0]["pid"])
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="pooled connections are PostgreSQL's")
+@pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
+def test_a_connection_that_died_while_idle_is_replaced_before_use(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, idle_seconds: float
+) -> None:
+    """Pinged once it sat idle for IDLE_SECONDS_BEFORE_PING: a dead one is replaced and the read
+    succeeds; one in steady use is not pinged (its read then fails, once)."""
+    monkeypatch.setattr(idle_ping, "IDLE_SECONDS_BEFORE_PING", idle_seconds)
+
+    async def scenario() -> None:
+        database = Database(settings)
+        admin = Database(settings)
+        try:
+            before = await _backend_pid(database)
+            await admin.point_read(select(func.pg_terminate_backend(before).label("done")))
+            await asyncio.sleep(0.05)
+            if idle_seconds:
+                with pytest.raises(DBAPIError):
+                    await _backend_pid(database)
+            else:
+                assert await _backend_pid(database) != before
+            assert await _backend_pid(database) != before
+        finally:
+            await database.dispose()
+            await admin.dispose()
 
     asyncio.run(scenario())
