@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.engine.conditions import ConditionError
 from herald.engine.details import DetailStatus
+from herald.engine.dispatch import EventRun, StartedRuns
 from herald.engine.flow import (
     SUBSCRIBER_GONE,
     condition_skip,
@@ -103,29 +104,45 @@ class StepBatchRunner:
         self.wakeup = wakeup
         self.clock = clock
 
-    async def run(self, session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+    async def run(
+        self, session: AsyncSession, jobs: list[LeasedJob], started: StartedRuns | None = None
+    ) -> BatchResult:
+        """Run the batchable `jobs`; `started`: what the transaction that just started their runs
+        knows (they are run at once), instead of reading it back."""
         result = BatchResult()
         by_environment: dict[str, list[LeasedJob]] = {}
         for job in jobs:
             by_environment.setdefault(job.environment_id, []).append(job)
         for group in by_environment.values():
-            await self._run_environment(session, job_scope(group[0]), group, result)
+            await self._run_environment(session, job_scope(group[0]), group, result, started)
         return result
 
     async def _run_environment(
-        self, session: AsyncSession, scope: EnvironmentScope, jobs: list[LeasedJob], result: BatchResult
+        self,
+        session: AsyncSession,
+        scope: EnvironmentScope,
+        jobs: list[LeasedJob],
+        result: BatchResult,
+        started: StartedRuns | None,
     ) -> None:
         now = self.clock()
-        states = await NotificationRepository(session, scope).states(
-            [job.notification_id for job in jobs if job.notification_id]
-        )
+        if started is not None:
+            states = started.states
+        else:
+            states = await NotificationRepository(session, scope).states(
+                [job.notification_id for job in jobs if job.notification_id]
+            )
         live = [
             (job, state)
             for job in jobs
             if (state := states.get(job.notification_id or "")) is not None
             and state.status == NotificationStatus.PENDING
         ]  # the others were canceled or settled by an earlier run: nothing to do
-        snapshots = await self._snapshots(session, scope, {job.args["event"] for job, _ in live})
+        event_ids = {job.args["event"] for job, _ in live}
+        if started is not None:
+            snapshots = {event_id: self._started_snapshot(started.events[event_id]) for event_id in event_ids}
+        else:
+            snapshots = await self._snapshots(session, scope, event_ids)
         runnable: list[tuple[LeasedJob, NotificationState, EventSnapshot]] = []
         for job, state in live:
             snapshot = snapshots.get(job.args["event"])
@@ -251,6 +268,17 @@ class StepBatchRunner:
 
         if announcements or wake:
             after_commit(session, announce)
+
+    def _started_snapshot(self, run: EventRun) -> EventSnapshot:
+        return event_snapshot(
+            run.event_id,
+            run.transaction_id,
+            self.workflows.parsed_object(run.workflow),
+            run.payload,
+            run.actor,
+            run.tenant,
+            run.context,
+        )
 
     async def _snapshots(
         self, session: AsyncSession, scope: EnvironmentScope, event_ids: set[str]

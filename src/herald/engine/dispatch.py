@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.engine.repository import NotificationRepository, NotificationStatus
+from herald.engine.repository import NotificationRepository, NotificationState, NotificationStatus
 from herald.engine.snapshot import step_channels
 from herald.jobs.repository import JobRepository
 from herald.jobs.schemas import BatchResult, LeasedJob, NewJob
@@ -37,6 +37,7 @@ class EventRun:
     overrides: dict[str, Any]
     actor: dict[str, Any] | None
     tenant: dict[str, Any] | None
+    context: dict[str, Any] | None = None
 
     def notification_values(self, channels: list[str] | None = None) -> dict[str, Any]:
         """The columns every notification of the event shares (`channels`: the workflow's
@@ -80,7 +81,16 @@ def step_job(
     )
 
 
-FirstSteps = Callable[[AsyncSession, list[LeasedJob]], Awaitable[BatchResult]]
+@dataclass(frozen=True)
+class StartedRuns:
+    """What the transaction that started runs knows of them, so that their first steps, run at
+    once, read none of it back: each new notification's state and each event."""
+
+    states: dict[str, NotificationState]
+    events: dict[str, EventRun]
+
+
+FirstSteps = Callable[[AsyncSession, list[LeasedJob], StartedRuns], Awaitable[BatchResult]]
 """Runs new step-0 jobs in the caller's transaction, as a worker's batch would (the engine's
 `StepBatchRunner.run`): what it did not fail or hand back is done."""
 INLINE_OWNER = "inline"
@@ -118,7 +128,13 @@ async def start_runs(
     ids = new_ids(len(jobs))
     done: set[str] = set()
     if first_steps is not None:
-        done = await _run_now(session, scope, first_steps, ids, jobs)
+        new = {notification_id for notification_id, _ in started}
+        states = {
+            row["id"]: NotificationState(row["id"], NotificationStatus.PENDING, row["subscriber_id"])
+            for row in rows
+            if row["id"] in new
+        }
+        done = await _run_now(session, scope, first_steps, ids, jobs, StartedRuns(states, by_event))
     await JobRepository(session, scope).enqueue(jobs, now, ids, done)
     return len(started)
 
@@ -129,6 +145,7 @@ async def _run_now(
     first_steps: FirstSteps,
     ids: list[str],
     jobs: list[NewJob],
+    runs: StartedRuns,
 ) -> set[str]:
     """The ids of the jobs that `first_steps` did, as if a worker had leased them."""
     leased = [
@@ -146,7 +163,7 @@ async def _run_now(
         )
         for job_id, job in zip(ids, jobs, strict=True)
     ]
-    result = await first_steps(session, leased)
+    result = await first_steps(session, leased, runs)
     left = set(result.failed) | {job.id for job in result.deferred}
     return {job_id for job_id in ids if job_id not in left}
 

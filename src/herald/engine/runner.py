@@ -177,6 +177,7 @@ class StepRunner:
             overrides=row.overrides or {},
             actor=row.actor,
             tenant=row.tenant,
+            context=row.context,
         )
         recipients = [pk for pk in members if pk not in excluded]
         await start_runs(session, scope, [(run, recipients)], now, self.first_steps)

@@ -136,13 +136,14 @@ def parse_event(
 
 
 class WorkflowTextCache:
-    """Parsed workflow snapshots by their stored JSON text: the events of one workflow version
-    share one parse (and one `StepSnapshot` per step, so what is prepared per step, such as
-    its Liquid renderer, is prepared once)."""
+    """Parsed workflow snapshots by their stored JSON text (or, still in memory, by object): the
+    events of one workflow version share one parse (and one `StepSnapshot` per step, so what is
+    prepared per step, such as its Liquid renderer, is prepared once)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: dict[str, ParsedWorkflow] = {}
+        self._objects: dict[int, tuple[dict[str, Any], ParsedWorkflow]] = {}
 
     def parsed(self, text: str) -> ParsedWorkflow:
         found = self._items.get(text)
@@ -151,6 +152,18 @@ class WorkflowTextCache:
                 self._items.clear()
             found = self._items[text] = parse_workflow(json.loads(text))
         return found
+
+    def parsed_object(self, workflow: dict[str, Any]) -> ParsedWorkflow:
+        """The same for a snapshot still in memory (a trigger's: the triggers of one workflow
+        version share the object), by identity; the object is held, so its id is not reused."""
+        held = self._objects.get(id(workflow))
+        if held is not None and held[0] is workflow:
+            return held[1]
+        if len(self._objects) >= self.size:
+            self._objects.clear()
+        parsed = parse_workflow(workflow)
+        self._objects[id(workflow)] = (workflow, parsed)
+        return parsed
 
 
 class SnapshotCache:

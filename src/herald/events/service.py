@@ -296,6 +296,7 @@ class TriggerBatch:
             overrides=item.request.overrides,
             actor=item.actor,
             tenant=item.tenant,
+            context=item.request.context,
         )
 
 
