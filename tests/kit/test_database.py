@@ -99,6 +99,16 @@ async def _backend_pid(database: Database) -> int:
     return int(rows[0]["pid"])
 
 
+async def _until_gone(admin: Database, pid: int) -> None:
+    """pg_terminate_backend only signals the backend: wait until it has exited."""
+    alive = text("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = :pid")
+    for _ in range(500):
+        if not (await admin.point_read(alive, {"pid": pid}))[0]["n"]:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} still alive")
+
+
 @pytest.mark.skipif(not POSTGRES_URL, reason="pooled connections are PostgreSQL's")
 @pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
 def test_a_connection_that_died_while_idle_is_replaced_before_use(
@@ -114,7 +124,7 @@ def test_a_connection_that_died_while_idle_is_replaced_before_use(
         try:
             before = await _backend_pid(database)
             await admin.point_read(select(func.pg_terminate_backend(before).label("done")))
-            await asyncio.sleep(0.05)
+            await _until_gone(admin, before)
             if idle_seconds:
                 with pytest.raises(DBAPIError):
                     await _backend_pid(database)
