@@ -92,17 +92,17 @@ class InLoopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
             driver: Any = self._connection  # aiosqlite.Connection: `_execute` runs on its thread
+            connection = sqlite3_connection(driver)
             if _may_wait(operation):
-                outcome, rows = await driver._execute(_run, driver._conn, operation, parameters, False)
+                outcome, rows = await driver._execute(_run, connection, operation, parameters, False)
             else:
-                outcome, rows = _run(driver._conn, operation, parameters, False)
+                outcome, rows = _run(connection, operation, parameters, False)
             self._cursor = outcome
             self._rows = collections.deque(rows)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            driver: Any = self._connection
-            outcome: Any = _run(driver._conn, operation, seq_of_parameters, True)[0]
+            outcome: Any = _run(sqlite3_connection(self._connection), operation, seq_of_parameters, True)[0]
             self._cursor = outcome
 
 
