@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from herald.db import Database
 from herald.models import Message, Notification
-from tests.engine.helpers import Rows, create_workflow, in_app
+from tests.engine.helpers import Rows, create_workflow, in_app, step
 from tests.support import RunningServer, start_server
 
 POISON = "tx-poisoned"
@@ -140,3 +141,26 @@ def test_a_trigger_sets_last_triggered_at_and_leaves_updated_at(server: RunningS
         after = client.get("/v2/workflows/marked").json()["data"]
         assert after["lastTriggeredAt"] is not None
         assert after["updatedAt"] == workflow["updatedAt"]
+
+
+def test_only_triggers_that_leave_jobs_wake_the_worker(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trigger whose first steps all ran in its own transaction leaves the worker asleep (it
+    would only lease and find nothing); one that enqueued a job wakes it."""
+    wakeup = server.app.state.job_wakeup  # type: ignore[attr-defined]
+    woken: list[None] = []
+    notify = wakeup.notify
+    monkeypatch.setattr(wakeup, "notify", lambda: (woken.append(None), notify()))
+    with server.client() as client:
+        create_workflow(client, "at-once", [in_app()])
+        create_workflow(
+            client, "waits", [step("delay", "Wait", type="regular", amount=5, unit="minutes"), in_app()]
+        )
+        body = {"name": "at-once", "to": "a", "transactionId": "tx-at-once"}
+        assert client.post("/v1/events/trigger", json=body).status_code == 201
+        # Answered once committed, the in-app message with it.
+        assert len(Rows(server.settings).messages(Message.transaction_id == "tx-at-once")) == 1
+        assert woken == []
+        assert client.post("/v1/events/trigger", json={"name": "waits", "to": "a"}).status_code == 201
+        assert woken

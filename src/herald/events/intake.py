@@ -26,6 +26,7 @@ from herald.db import Database
 from herald.engine.dispatch import FirstSteps
 from herald.events.schemas import TriggerEventResponseDto
 from herald.events.service import Checked, PreparedTrigger, TriggerBatch, TriggerChecks, answers, to_store
+from herald.jobs.repository import enqueued_pending_jobs
 from herald.jobs.wakeup import JobWakeUp
 from herald.kit.after_commit import after_commit
 from herald.kit.scope import EnvironmentScope
@@ -70,7 +71,8 @@ class TriggerIntake:
             return answers(checked, [])
         if session is not None and session.in_transaction():
             stored = await self._batch(session, scope, utc_now()).store(triggers)
-            after_commit(session, self._wake_worker)
+            if enqueued_pending_jobs(session):
+                after_commit(session, self._wake_worker)
             return answers(checked, stored)
         return answers(checked, await self._store_in_group(scope, triggers))
 
@@ -93,7 +95,7 @@ class TriggerIntake:
 
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
-            results = await self._store(group)
+            results, wake_worker = await self._store(group)
         except Exception as error:
             if len(group) == 1:
                 _settle(group[0], error)
@@ -107,10 +109,12 @@ class TriggerIntake:
             raise
         for waiting, result in zip(group, results, strict=True):
             _settle(waiting, result)
-        self.wakeup.notify()
+        if wake_worker:
+            self.wakeup.notify()
 
-    async def _store(self, group: list[_Waiting]) -> list[Stored]:
-        """One transaction for the whole group: one `TriggerBatch.store` per environment."""
+    async def _store(self, group: list[_Waiting]) -> tuple[list[Stored], bool]:
+        """One transaction for the whole group: one `TriggerBatch.store` per environment. Also
+        whether it left jobs for a worker (first steps that did not run at once, fan-outs)."""
         by_scope: dict[EnvironmentScope, list[_Waiting]] = {}
         for waiting in group:
             by_scope.setdefault(waiting.scope, []).append(waiting)
@@ -122,7 +126,7 @@ class TriggerIntake:
                 stored = iter(await batch.store([t for member in members for t in member.triggers]))
                 for member in members:
                     results[id(member)] = [next(stored) for _ in member.triggers]
-        return [results[id(waiting)] for waiting in group]
+        return [results[id(waiting)] for waiting in group], enqueued_pending_jobs(session)
 
     def _batch(self, session: AsyncSession, scope: EnvironmentScope, now: datetime) -> TriggerBatch:
         return TriggerBatch(session, scope, now, self.fanout_chunk, self.first_steps)

@@ -25,6 +25,13 @@ _JOBS = cast(Table, Job.__table__)
 
 
 _PENDING = {"status": JobStatus.PENDING, "attempts": 0, "finished_at": None}
+_ENQUEUED_PENDING = "herald_enqueued_pending_jobs"
+
+
+def enqueued_pending_jobs(session: AsyncSession) -> bool:
+    """Whether the session's work enqueued a job for a worker to run (not one stored already
+    run): only then does a worker need waking once it commits."""
+    return bool(session.info.get(_ENQUEUED_PENDING))
 
 
 def _done_at(now: datetime) -> dict[str, Any]:
@@ -66,7 +73,10 @@ class JobRepository(EnvironmentScopedRepository[Job]):
         ]
         # Straight to the driver: no per-row SQLAlchemy work for thousands of fan-out jobs.
         await insert_rows(self.session, _JOBS, rows, shared)
-        if len(done) < len(jobs) and self.session.get_bind().dialect.name == "postgresql":
+        if len(done) == len(jobs):
+            return ids
+        self.session.info[_ENQUEUED_PENDING] = True
+        if self.session.get_bind().dialect.name == "postgresql":
             # Delivered to LISTENers when this transaction commits, never before.
             await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         return ids
