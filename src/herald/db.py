@@ -43,6 +43,8 @@ from herald.kit.sqlite_point_reads import SqlitePointReads
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from herald.kit.postgresql_point_reads import PostgresPointReads
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITE_OPTION = "herald_write"
 _MIGRATION_LOCK_ID = 7_400_112_233
@@ -89,6 +91,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **_engine_options(url))
         self._sqlite_writer = _SqliteWriteTurn()
         self._sqlite_point_reads: SqlitePointReads | None = None
+        self._postgresql_point_reads: PostgresPointReads | None = None
         self._point_read_slots = asyncio.Semaphore(_CONCURRENT_POINT_READS)
         # No BEGIN and ROLLBACK around a single read: two round trips fewer on PostgreSQL.
         self._point_read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -98,6 +101,9 @@ class Database:
             self._sqlite_point_reads = SqlitePointReads(make_url(url).database or "")
         else:
             ping_connections_after_idle(self.engine)
+            from herald.kit.postgresql_point_reads import PostgresPointReads  # asyncpg: only here
+
+            self._postgresql_point_reads = PostgresPointReads(self.engine, _CONCURRENT_POINT_READS)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}),
@@ -166,9 +172,15 @@ class Database:
         SQLite it runs synchronously on a read-only connection of its own, in the event loop's
         thread, where such a lookup takes some 10 microseconds instead of the ~400 of a round
         trip through aiosqlite's thread and the async session (`herald.kit.sqlite_point_reads`).
+        On PostgreSQL it is one asyncpg round trip on a connection kept for these reads
+        (`herald.kit.postgresql_point_reads`), through SQLAlchemy only if that fails.
         Never give it a query that scans."""
         if self._sqlite_point_reads is not None:
             return self._sqlite_point_reads.rows(statement, parameters or {})
+        if self._postgresql_point_reads is not None:
+            rows = await self._postgresql_point_reads.rows(statement, parameters or {})
+            if rows is not None:
+                return rows
         async with self._point_read_slots, self._point_read_engine.connect() as connection:
             result = await connection.execute(statement, parameters or {})
             return [dict(row) for row in result.mappings()]
@@ -187,6 +199,8 @@ class Database:
         await self.engine.dispose()
         if self._sqlite_point_reads is not None:
             self._sqlite_point_reads.dispose()
+        if self._postgresql_point_reads is not None:
+            await self._postgresql_point_reads.dispose()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from herald.config import Settings
 from herald.db import Database
 from herald.kit import idle_ping
 from herald.kit.driver_statement import driver_connection
-from herald.models import Environment
-from tests.engine.helpers import wait_for
+from herald.models import Environment, Workflow
+from tests.engine.helpers import create_workflow, in_app, wait_for
 from tests.support import POSTGRES_URL, RunningServer
 
 
@@ -95,6 +95,12 @@ def test_driver_connection_is_the_one_of_the_sessions_current_transaction(settin
 
 
 async def _backend_pid(database: Database) -> int:
+    """The backend of a pooled connection (point reads have connections of their own)."""
+    async with database.session(write=False) as session:
+        return int((await session.execute(select(func.pg_backend_pid()))).scalar_one())
+
+
+async def _point_read_backend_pid(database: Database) -> int:
     rows = await database.point_read(select(func.pg_backend_pid().label("pid")))
     return int(rows[0]["pid"])
 
@@ -131,6 +137,52 @@ def test_a_connection_that_died_while_idle_is_replaced_before_use(
             else:
                 assert await _backend_pid(database) != before
             assert await _backend_pid(database) != before
+        finally:
+            await database.dispose()
+            await admin.dispose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="asyncpg point reads are PostgreSQL's")
+def test_postgresql_point_reads_give_what_sqlalchemy_gives(server: RunningServer) -> None:
+    """JSON documents as Python values, timestamps with their time zone, booleans, NULLs."""
+    with server.client() as client:
+        create_workflow(client, "read-back", [in_app()], tags=["a", "b"], payloadSchema={"type": "object"})
+        assert client.post("/v1/events/trigger", json={"name": "read-back", "to": "s"}).status_code == 201
+    statement = select(Workflow.__table__).where(Workflow.identifier == bindparam("identifier"))
+
+    async def scenario() -> None:
+        database = Database(server.settings)
+        try:
+            through_asyncpg = await database.point_read(statement, {"identifier": "read-back"})
+            assert await _point_read_backend_pid(database) != await _backend_pid(database)
+            async with database.session(write=False) as session:
+                result = await session.execute(statement, {"identifier": "read-back"})
+                through_sqlalchemy = [dict(row) for row in result.mappings()]
+        finally:
+            await database.dispose()
+        assert through_asyncpg == through_sqlalchemy
+        row = through_asyncpg[0]
+        assert row["tags"] == ["a", "b"] and row["payload_schema"] == {"type": "object"}
+        assert row["last_triggered_at"].tzinfo is not None and row["description"] is None
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="asyncpg point reads are PostgreSQL's")
+def test_a_point_read_whose_connection_died_still_answers(settings: Settings) -> None:
+    """The read goes through SQLAlchemy's pool instead; the dead connection is never used again."""
+
+    async def scenario() -> None:
+        database = Database(settings)
+        admin = Database(settings)
+        try:
+            before = await _point_read_backend_pid(database)
+            await admin.point_read(select(func.pg_terminate_backend(before).label("done")))
+            await _until_gone(admin, before)
+            assert await _point_read_backend_pid(database) == await _backend_pid(database)
+            assert await _point_read_backend_pid(database) not in (before, await _backend_pid(database))
         finally:
             await database.dispose()
             await admin.dispose()

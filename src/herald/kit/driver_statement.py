@@ -81,6 +81,43 @@ class CompiledSql:
         return arguments
 
 
+class CompiledRead:
+    """A read compiled once for a dialect, and its rows turned into column-to-value mappings
+    by the columns' own result processors (SQLite's datetimes and JSON). A textual statement
+    has no typed columns: `typed` is False and its rows are taken as the driver names them."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        self.sql = CompiledSql(statement, dialect)
+        columns = self.sql.compiled._result_columns
+        self.typed = bool(columns)
+        self._keys = tuple(column.keyname for column in columns)
+        self._processors = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
+
+    def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
+        return {
+            key: processor(value) if processor is not None else value
+            for key, processor, value in zip(self._keys, self._processors, row, strict=True)
+        }
+
+
+class CompiledReads:
+    """The reads compiled so far for one dialect (a bounded number: the hot paths use a few)."""
+
+    _LIMIT = 256
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[Executable, CompiledRead] = {}
+
+    def __getitem__(self, statement: Executable) -> CompiledRead:
+        read = self._compiled.get(statement)
+        if read is None:
+            if len(self._compiled) >= self._LIMIT:
+                self._compiled.clear()
+            read = self._compiled[statement] = CompiledRead(statement, self.dialect)
+        return read
+
+
 class DriverStatement:
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         self.statement = statement

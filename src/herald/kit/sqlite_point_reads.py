@@ -19,36 +19,18 @@ from typing import Any
 
 from sqlalchemy import Executable
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import Dialect
 
-from herald.kit.driver_statement import CompiledSql
-
-_MAX_COMPILED_STATEMENTS = 256
-
-
-class _CompiledRead:
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
-        self.sql = CompiledSql(statement, dialect)
-        columns = self.sql.compiled._result_columns
-        self._keys = tuple(column.keyname for column in columns)
-        self._processors = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
-
-    def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        return {
-            key: processor(value) if processor is not None else value
-            for key, processor, value in zip(self._keys, self._processors, row, strict=True)
-        }
+from herald.kit.driver_statement import CompiledReads
 
 
 class SqlitePointReads:
     def __init__(self, path: str) -> None:
         self._path = path
-        self._dialect = SQLiteDialect_pysqlite()
-        self._compiled: dict[Executable, _CompiledRead] = {}
+        self._compiled = CompiledReads(SQLiteDialect_pysqlite())
         self._connection: sqlite3.Connection | None = None
 
     def rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
-        compiled = self._compiled.get(statement) or self._compile(statement)
+        compiled = self._compiled[statement]
         cursor = self._connect().execute(compiled.sql.sql, compiled.sql.arguments(parameters))
         try:
             return [compiled.mapping(row) for row in cursor.fetchall()]
@@ -66,10 +48,3 @@ class SqlitePointReads:
             connection.execute("PRAGMA query_only=ON")
             self._connection = connection
         return self._connection
-
-    def _compile(self, statement: Executable) -> _CompiledRead:
-        read = _CompiledRead(statement, self._dialect)
-        if len(self._compiled) >= _MAX_COMPILED_STATEMENTS:
-            self._compiled.clear()
-        self._compiled[statement] = read
-        return read

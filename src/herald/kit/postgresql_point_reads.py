@@ -1,0 +1,72 @@
+"""Point reads on PostgreSQL: small indexed lookups on asyncpg connections of their own.
+
+The secret-key check of every request and a trigger's workflow lookup run here. Through an
+`AsyncConnection`, each lookup also paid SQLAlchemy's per-execution work: the pool's checkout
+and return, the AUTOCOMMIT isolation set and reset, parameter construction, result metadata,
+greenlet switches (some 130 us of CPU per read in bench/, two reads per trigger). Here a read is
+one asyncpg `fetch` (its statement cache prepares each query once per connection) outside any
+transaction, so it sees what is committed at that moment.
+
+A read that fails for any reason answers None: the caller reads through SQLAlchemy instead,
+which gives the failure its usual form (or succeeds on a fresh pooled connection). A connection
+that was closed under a read (a restarted server) is dropped, never reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Executable
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from herald.kit.driver_statement import CompiledReads
+
+
+class PostgresPointReads:
+    def __init__(self, engine: AsyncEngine, connections: int) -> None:
+        """At most `connections` reads at once, each on a connection of its own."""
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._compiled = CompiledReads(engine.dialect)
+        self._slots = asyncio.Semaphore(connections)
+        self._idle: list[asyncpg.Connection] = []
+
+    async def rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        compiled = self._compiled[statement]
+        arguments = compiled.sql.arguments(parameters)
+        async with self._slots:
+            try:
+                connection = self._idle.pop() if self._idle else await self._connect()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return None
+            try:
+                records = await connection.fetch(compiled.sql.sql, *arguments)
+            except Exception:
+                self._put_back(connection)
+                return None
+            except BaseException:  # cancelled mid-read: its connection's state is unknown
+                connection.terminate()
+                raise
+            self._put_back(connection)
+        if not compiled.typed:
+            return [dict(record.items()) for record in records]
+        return [compiled.mapping(record) for record in records]
+
+    async def dispose(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    def _put_back(self, connection: asyncpg.Connection) -> None:
+        if not connection.is_closed():
+            self._idle.append(connection)
+
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(self._dsn)
+        # As SQLAlchemy's asyncpg dialect decodes them: JSON columns come back as Python values.
+        for json_type in ("json", "jsonb"):
+            await connection.set_type_codec(json_type, encoder=str, decoder=json.loads, schema="pg_catalog")
+        return connection
