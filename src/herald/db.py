@@ -51,9 +51,10 @@ _MIGRATION_LOCK_ID = 7_400_112_233
 _TURN_KEY = "herald_sqlite_write_turn"
 _ANALYSIS_ROWS_PER_INDEX = 400
 _POOL_SIZE = 10
-# PostgreSQL point reads at once: fewer than the pool holds, so that a burst of requests (each
-# reads its key and its workflow) queues for a moment instead of opening overflow connections,
-# which are closed again on return (a connection costs several round trips to set up).
+# PostgreSQL point reads at once (each on a connection of its own), and as many at most through
+# the pool when those fail: fewer than the pool holds, so that a burst of requests (each reads its
+# key and its workflow) queues for a moment instead of opening overflow connections, which are
+# closed again on return (a connection costs several round trips to set up).
 _CONCURRENT_POINT_READS = 4
 
 
