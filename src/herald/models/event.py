@@ -13,6 +13,7 @@ class Event(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     workflow and its steps as they were then, so that later edits never change a run in flight.
     `transaction_id` is unique per environment: a reused one is never processed again."""
 
+    environment_id_indexed_alone = False
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("environment_id", "transaction_id", name="uq_events_environment_transaction"),

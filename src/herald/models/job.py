@@ -12,6 +12,7 @@ from herald.models.base import Base, EnvironmentOwnedMixin, IdMixin, TimestampMi
 class Job(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     """One unit of durable work. The table is the queue: workers lease due rows."""
 
+    environment_id_indexed_alone = False
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_status_run_at", "status", "run_at"),

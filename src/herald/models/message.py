@@ -13,6 +13,7 @@ class Message(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     """What one channel step delivered to one subscriber. In-app messages carry the Inbox
     state (seen, read, archived, snoozed); `job_id` is unique so a re-run job cannot deliver twice."""
 
+    environment_id_indexed_alone = False
     __tablename__ = "messages"
     __table_args__ = (
         Index(

@@ -12,6 +12,7 @@ class Notification(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
     """One trigger delivered to one subscriber: the parent of that subscriber's step jobs,
     messages and execution details (Novu's notification)."""
 
+    environment_id_indexed_alone = False
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_environment_transaction", "environment_id", "transaction_id"),
