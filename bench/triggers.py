@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from fixed_rate import fixed_rate
+from fixed_rate import collect_garbage_first, fixed_rate
 from seeding import seed_subscribers
 from sqlalchemy import func, select
 from tests.support import POSTGRES_URL, TEST_MASTER_KEY, DatabaseFactory, free_port, read_credentials
@@ -260,6 +260,7 @@ def main() -> None:
         peak = max(peak, rss_mb(herald.pid))
 
         for rate in (args.rate, args.low_rate):
+            collect_garbage_first()
             started = time.time()
             sent = asyncio.run(fixed_rate(url, headers, TRIGGER, rate, args.duration))
             achieved = len(sent) / (time.time() - started)
