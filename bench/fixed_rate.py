@@ -75,11 +75,11 @@ def _request(host: str, path: str, headers: dict[str, str], body: dict[str, Any]
 
 
 async def fixed_rate(
-    url: str, headers: dict[str, str], trigger: dict[str, Any], rate: int, seconds: float
+    url: str, headers: dict[str, str], trigger: dict[str, Any], rate: int, seconds: float, run: int = 0
 ) -> dict[str, tuple[float, float]]:
     """Send `rate` triggers per second for `seconds`; by transactionId of each accepted trigger,
     when it was sent and when its answer arrived (epoch seconds; refused or failed ones are
-    counted and reported)."""
+    counted and reported). `run` tells apart the transactionIds of runs at the same rate."""
     address = urlsplit(url)
     host, port = address.hostname or "127.0.0.1", address.port or 80
     connections = _Connections(host, port)
@@ -88,7 +88,7 @@ async def fixed_rate(
     failed: list[str] = []
 
     async def one(index: int) -> None:
-        transaction_id = f"lat-{rate}-{index}"
+        transaction_id = f"lat-{rate}-{run}-{index}"
         body = {**trigger, "transactionId": transaction_id}
         request = _request(f"{host}:{port}", "/v1/events/trigger", headers, body)
         connection = None

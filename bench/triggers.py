@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--low-rate", type=int, default=50, help="a second latency run at this rate")
+    parser.add_argument("--latency-runs", type=int, default=1, help="runs at --rate, one after another")
     parser.add_argument("--topic-size", type=int, default=100_000)
     parser.add_argument("--topic-timeout", type=float, default=600)
     parser.add_argument("--baseline-server", type=int, help=argparse.SUPPRESS)
@@ -259,10 +260,12 @@ def main() -> None:
         drain(settings, herald)
         peak = max(peak, rss_mb(herald.pid))
 
-        for rate in (args.rate, args.low_rate):
+        # The first run at --rate comes right after the bulk run (its writes may still be being
+        # flushed); --latency-runs repeats it, each run reported.
+        for run, rate in enumerate([args.rate] * args.latency_runs + [args.low_rate]):
             collect_garbage_first()
             started = time.time()
-            sent = asyncio.run(fixed_rate(url, headers, TRIGGER, rate, args.duration))
+            sent = asyncio.run(fixed_rate(url, headers, TRIGGER, rate, args.duration, run))
             achieved = len(sent) / (time.time() - started)
             drain(settings, herald)
             measured = sorted(asyncio.run(latencies(settings, sent)))
