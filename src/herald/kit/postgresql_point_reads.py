@@ -40,7 +40,7 @@ class PostgresPointReads:
         async with self._slots:
             try:
                 connection = self._idle.pop() if self._idle else await self._connect()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception:  # refused, timed out, too many connections...: SQLAlchemy's turn
                 return None
             try:
                 records = await connection.fetch(compiled.sql.sql, *arguments)
