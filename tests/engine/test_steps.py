@@ -3,6 +3,7 @@ workflows, Liquid errors, delays and cancel."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -277,8 +278,14 @@ def test_topic_fan_out_in_chunks_excludes_and_skips_the_actor(fanout_settings: S
         assert {"Hi m000", "Hi m001", "Hi m002"}.isdisjoint(contents)
         assert "Hi outsider" in contents and "Hi m003" in contents
         fanouts = [j for j in rows.jobs(Job.transaction_id == "tx-topic") if j.kind == "engine.fanout"]
-        assert len(fanouts) == -(-250 // 7)
         assert {j.status for j in fanouts} == {"completed"}
+        chunks = [j for j in fanouts if "until" in j.args]
+        assert len(chunks) == -(-250 // 7)
+        # Split 16 chunks at a time (112 members, then 112, then 26): each split's chunk jobs are
+        # enqueued together, so that workers can run them at once.
+        assert len(fanouts) - len(chunks) == 3
+        made_together = Counter(j.created_at for j in chunks)
+        assert sorted(made_together.values()) == [4, 16, 16]
     finally:
         server.stop()
 

@@ -24,6 +24,9 @@ from herald.kit.scope import EnvironmentScope
 STEP_JOB = "engine.step"
 FANOUT_JOB = "engine.fanout"
 DEFAULT_FANOUT_CHUNK = 1_000
+FANOUT_CHUNKS_PER_SPLIT = 16
+"""Chunk jobs one fan-out job makes before leaving the rest to the next: more than a worker runs
+at once (its concurrency), few enough that the cursors it reads stay small (16,000 ids)."""
 
 
 @dataclass(frozen=True)
@@ -176,11 +179,14 @@ def fanout_job(
     excluded: Sequence[str],
     chunk: int,
     after: str = "",
+    until: str | None = None,
 ) -> NewJob:
-    """Walk `topic_id`'s members (or, for None, every subscriber of the environment) from
-    the cursor `after`, skipping the `excluded` subscriber row ids."""
-    return NewJob(
-        FANOUT_JOB,
-        {"event": event_id, "topic": topic_id, "exclude": list(excluded), "chunk": chunk, "after": after},
-        transaction_id=transaction_id,
-    )
+    """Reach `topic_id`'s members (or, for None, every subscriber of the environment) after the
+    cursor `after`, skipping the `excluded` subscriber row ids. Without `until`, the job splits
+    what follows `after` into chunks of `chunk` members, each a job of its own (with `until`,
+    its last member's cursor), and leaves the rest to a job like itself; so the chunks of a large
+    topic can run at once, on as many workers as there are."""
+    args = {"event": event_id, "topic": topic_id, "exclude": list(excluded), "chunk": chunk, "after": after}
+    if until is not None:
+        args["until"] = until
+    return NewJob(FANOUT_JOB, args, transaction_id=transaction_id)

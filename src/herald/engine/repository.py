@@ -291,29 +291,49 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
 
 
 class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):
-    """Keyset pages of fan-out recipients (subscriber row ids), resumable from a cursor."""
+    """A topic's members in keyset order (of their subscription rows): the cursors that split
+    them into chunks, and the members (subscriber row ids) of one chunk."""
 
     model = TopicSubscription
 
-    async def topic_members_after(
-        self, topic_id: str, after: str, limit: int
-    ) -> tuple[list[str], str | None]:
+    async def cursors_after(self, topic_id: str, after: str, limit: int) -> list[str]:
         statement = (
-            self.select(TopicSubscription.id, TopicSubscription.subscriber_pk)
+            self.select(TopicSubscription.id)
             .where(TopicSubscription.topic_id == topic_id, TopicSubscription.id > after)
             .order_by(TopicSubscription.id)
             .limit(limit)
         )
-        rows = (await self.session.execute(statement)).all()
-        return [row[1] for row in rows], (rows[-1][0] if len(rows) == limit else None)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def members_between(self, topic_id: str, after: str, until: str) -> list[str]:
+        """The members after the cursor `after`, up to and including `until`."""
+        statement = (
+            self.select(TopicSubscription.subscriber_pk)
+            .where(
+                TopicSubscription.topic_id == topic_id,
+                TopicSubscription.id > after,
+                TopicSubscription.id <= until,
+            )
+            .order_by(TopicSubscription.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
 
 
 class SubscriberPageRepository(EnvironmentScopedRepository[Subscriber]):
+    """Every subscriber of the environment in keyset order (of their row ids), as above."""
+
     model = Subscriber
 
-    async def subscribers_after(self, after: str, limit: int) -> tuple[list[str], str | None]:
+    async def cursors_after(self, after: str, limit: int) -> list[str]:
         statement = (
             self.select(Subscriber.id).where(Subscriber.id > after).order_by(Subscriber.id).limit(limit)
         )
-        ids = list((await self.session.execute(statement)).scalars())
-        return ids, (ids[-1] if len(ids) == limit else None)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def members_between(self, after: str, until: str) -> list[str]:
+        statement = (
+            self.select(Subscriber.id)
+            .where(Subscriber.id > after, Subscriber.id <= until)
+            .order_by(Subscriber.id)
+        )
+        return list((await self.session.execute(statement)).scalars())

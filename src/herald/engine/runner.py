@@ -13,6 +13,7 @@ for a broadcast) from a cursor, starts their runs, and enqueues itself for the n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.engine.batch import StepBatchRunner
 from herald.engine.conditions import ConditionError
 from herald.engine.details import DetailStatus
-from herald.engine.dispatch import FANOUT_JOB, STEP_JOB, EventRun, fanout_job, start_runs
+from herald.engine.dispatch import (
+    FANOUT_CHUNKS_PER_SPLIT,
+    FANOUT_JOB,
+    STEP_JOB,
+    EventRun,
+    fanout_job,
+    start_runs,
+)
 from herald.engine.flow import (
     SUBSCRIBER_GONE,
     condition_skip,
@@ -53,7 +61,7 @@ from herald.engine.steps.base import (
 )
 from herald.events.repository import EventRepository, EventStatus
 from herald.jobs.repository import JobRepository
-from herald.jobs.schemas import LeasedJob
+from herald.jobs.schemas import LeasedJob, NewJob
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import BatchHandler, Clock, JobHandler, PermanentJobError
 from herald.kit.after_commit import after_commit
@@ -153,22 +161,24 @@ class StepRunner:
     # --- fan-out ----------------------------------------------------------------------
 
     async def run_fanout_job(self, session: AsyncSession, job: LeasedJob) -> None:
-        """One chunk of recipients: their notifications and first jobs, and the next chunk's job."""
+        """One chunk of recipients (their notifications and first jobs), or the split of what
+        follows a cursor into chunk jobs (see `fanout_job`)."""
         scope, now, args = job_scope(job), self.clock(), job.args
-        events = EventRepository(session, scope)
-        row = await events.snapshot_row(args["event"])
+        row = await EventRepository(session, scope).snapshot_row(args["event"])
         if row is None or row.status == EventStatus.CANCELED:
             return
-        chunk: int = args["chunk"]
-        if args.get("topic"):
-            members, cursor = await RecipientPageRepository(session, scope).topic_members_after(
-                args["topic"], args["after"], chunk
+        if args.get("until") is None:
+            await self._split_fanout(session, scope, row.id, row.transaction_id, args, now)
+            return
+        topic: str | None = args.get("topic")
+        if topic:
+            members = await RecipientPageRepository(session, scope).members_between(
+                topic, args["after"], args["until"]
             )
         else:
-            members, cursor = await SubscriberPageRepository(session, scope).subscribers_after(
-                args["after"], chunk
+            members = await SubscriberPageRepository(session, scope).members_between(
+                args["after"], args["until"]
             )
-        excluded = set(args.get("exclude") or ())
         run = EventRun(
             event_id=row.id,
             transaction_id=row.transaction_id,
@@ -179,22 +189,51 @@ class StepRunner:
             tenant=row.tenant,
             context=row.context,
         )
+        excluded = set(args.get("exclude") or ())
         recipients = [pk for pk in members if pk not in excluded]
         await start_runs(session, scope, [(run, recipients)], now, self.first_steps)
-        if cursor is not None:
-            await JobRepository(session, scope).enqueue(
-                [
-                    fanout_job(
-                        row.id,
-                        row.transaction_id,
-                        topic_id=args.get("topic"),
-                        excluded=list(excluded),
-                        chunk=chunk,
-                        after=cursor,
-                    )
-                ],
-                now,
+        self._wake_after_commit(session)
+
+    async def _split_fanout(
+        self,
+        session: AsyncSession,
+        scope: EnvironmentScope,
+        event_id: str,
+        transaction_id: str,
+        args: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        """Up to FANOUT_CHUNKS_PER_SPLIT chunk jobs from the cursor on, and a job for the rest."""
+        chunk: int = args["chunk"]
+        after: str = args["after"]
+        topic: str | None = args.get("topic")
+        limit = chunk * FANOUT_CHUNKS_PER_SPLIT
+        if topic:
+            cursors = await RecipientPageRepository(session, scope).cursors_after(topic, after, limit)
+        else:
+            cursors = await SubscriberPageRepository(session, scope).cursors_after(after, limit)
+        if not cursors:
+            return
+        ends = cursors[chunk - 1 :: chunk]  # each chunk's last cursor
+        if not ends or ends[-1] != cursors[-1]:
+            ends.append(cursors[-1])
+        excluded = list(args.get("exclude") or ())
+
+        def job(start: str, until: str | None = None) -> NewJob:
+            return fanout_job(
+                event_id,
+                transaction_id,
+                topic_id=topic,
+                excluded=excluded,
+                chunk=chunk,
+                after=start,
+                until=until,
             )
+
+        jobs = [job(start, until) for start, until in zip([after, *ends], ends, strict=False)]
+        if len(cursors) == limit:
+            jobs.append(job(cursors[-1]))
+        await JobRepository(session, scope).enqueue(jobs, now)
         self._wake_after_commit(session)
 
     # --- failures -----------------------------------------------------------------------
