@@ -33,6 +33,7 @@ class PostgresPointReads:
         self._compiled = CompiledReads(engine.dialect)
         self._slots = asyncio.Semaphore(connections)
         self._idle: list[asyncpg.Connection] = []
+        self._disposed = False
 
     async def rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         compiled = self._compiled[statement]
@@ -56,12 +57,16 @@ class PostgresPointReads:
         return [compiled.mapping(record) for record in records]
 
     async def dispose(self) -> None:
+        """Close the idle connections; one still reading is closed when its read ends."""
+        self._disposed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
 
     def _put_back(self, connection: asyncpg.Connection) -> None:
-        if not connection.is_closed():
+        if self._disposed:
+            connection.terminate()
+        elif not connection.is_closed():
             self._idle.append(connection)
 
     async def _connect(self) -> asyncpg.Connection:
