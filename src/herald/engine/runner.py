@@ -6,8 +6,10 @@ non-critical workflows) the subscriber's preferences, calls the step type's exec
 records what happened, and enqueues what comes next, all in the job's own transaction: a
 run repeated after a crash repeats nothing that committed.
 
-`engine.fanout` walks one chunk of a topic's members (or of the environment's subscribers,
-for a broadcast) from a cursor, starts their runs, and enqueues itself for the next chunk.
+`engine.fanout` reaches a topic's members (or the environment's subscribers, for a
+broadcast): one job splits what follows its cursor into chunk jobs, enqueued together so that
+workers run them at once, and leaves the rest to a job like itself; a chunk job starts the runs
+of its members.
 """
 
 from __future__ import annotations
