@@ -25,8 +25,8 @@ STEP_JOB = "engine.step"
 FANOUT_JOB = "engine.fanout"
 DEFAULT_FANOUT_CHUNK = 1_000
 FANOUT_CHUNKS_PER_SPLIT = 16
-"""Chunk jobs one fan-out job makes before leaving the rest to the next: more than a worker runs
-at once (its concurrency), few enough that the cursors it reads stay small (16,000 ids)."""
+"""Chunk jobs one split makes: more than a worker runs at once (its concurrency), few enough that
+the cursors it reads stay small (16,000 ids) and other work is not queued behind many chunks."""
 
 
 @dataclass(frozen=True)
@@ -180,13 +180,17 @@ def fanout_job(
     chunk: int,
     after: str = "",
     until: str | None = None,
+    then: str | None = None,
 ) -> NewJob:
     """Reach `topic_id`'s members (or, for None, every subscriber of the environment) after the
     cursor `after`, skipping the `excluded` subscriber row ids. Without `until`, the job splits
     what follows `after` into chunks of `chunk` members, each a job of its own (with `until`,
-    its last member's cursor), and leaves the rest to a job like itself; so the chunks of a large
-    topic can run at once, on as many workers as there are."""
+    its last member's cursor), so that the chunks of a large topic run at once, on as many
+    workers as there are. The first chunk job of a split carries `then`, the cursor from which
+    it splits the rest once it is done."""
     args = {"event": event_id, "topic": topic_id, "exclude": list(excluded), "chunk": chunk, "after": after}
     if until is not None:
         args["until"] = until
+    if then is not None:
+        args["then"] = then
     return NewJob(FANOUT_JOB, args, transaction_id=transaction_id)

@@ -194,6 +194,10 @@ class StepRunner:
         excluded = set(args.get("exclude") or ())
         recipients = [pk for pk in members if pk not in excluded]
         await start_runs(session, scope, [(run, recipients)], now, self.first_steps)
+        if args.get("then") is not None:
+            await JobRepository(session, scope).enqueue(
+                [self._next_split(row.id, row.transaction_id, args)], now
+            )
         self._wake_after_commit(session)
 
     async def _split_fanout(
@@ -205,7 +209,10 @@ class StepRunner:
         args: Mapping[str, Any],
         now: datetime,
     ) -> None:
-        """Up to FANOUT_CHUNKS_PER_SPLIT chunk jobs from the cursor on, and a job for the rest."""
+        """Up to FANOUT_CHUNKS_PER_SPLIT chunk jobs from the cursor on. If members remain, the
+        first chunk job splits them once it is done (`then`): the next chunks are ready before
+        this split's run out, and a large topic never has much more than two splits' chunk jobs
+        waiting, so the jobs of other triggers are not queued behind all of its chunks."""
         chunk: int = args["chunk"]
         after: str = args["after"]
         topic: str | None = args.get("topic")
@@ -220,9 +227,8 @@ class StepRunner:
         if not ends or ends[-1] != cursors[-1]:
             ends.append(cursors[-1])
         excluded = list(args.get("exclude") or ())
-
-        def job(start: str, until: str | None = None) -> NewJob:
-            return fanout_job(
+        jobs = [
+            fanout_job(
                 event_id,
                 transaction_id,
                 topic_id=topic,
@@ -230,13 +236,23 @@ class StepRunner:
                 chunk=chunk,
                 after=start,
                 until=until,
+                then=cursors[-1] if index == 0 and len(cursors) == limit else None,
             )
-
-        jobs = [job(start, until) for start, until in zip([after, *ends], ends, strict=False)]
-        if len(cursors) == limit:
-            jobs.append(job(cursors[-1]))
+            for index, (start, until) in enumerate(zip([after, *ends], ends, strict=False))
+        ]
         await JobRepository(session, scope).enqueue(jobs, now)
         self._wake_after_commit(session)
+
+    @staticmethod
+    def _next_split(event_id: str, transaction_id: str, args: Mapping[str, Any]) -> NewJob:
+        return fanout_job(
+            event_id,
+            transaction_id,
+            topic_id=args.get("topic"),
+            excluded=list(args.get("exclude") or ()),
+            chunk=args["chunk"],
+            after=args["then"],
+        )
 
     # --- failures -----------------------------------------------------------------------
 
