@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
 from herald.config import Settings
@@ -186,5 +186,52 @@ def test_a_point_read_whose_connection_died_still_answers(settings: Settings) ->
         finally:
             await database.dispose()
             await admin.dispose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="asyncpg point reads are PostgreSQL's")
+def test_point_read_connections_take_the_database_urls_arguments(settings: Settings) -> None:
+    """As SQLAlchemy's asyncpg dialect reads them: its own (a statement cache size) left out, the
+    rest (here a server setting) given to asyncpg."""
+    assert settings.database_url is not None
+    url = make_url(settings.database_url).update_query_dict(
+        {"prepared_statement_cache_size": "50", "ssl": "disable"}
+    )
+    with_arguments = settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
+
+    async def scenario() -> None:
+        database = Database(with_arguments)
+        try:
+            assert await _point_read_backend_pid(database) != await _backend_pid(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="asyncpg point reads are PostgreSQL's")
+def test_point_reads_wait_a_while_after_a_failed_connect(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads go through the pool meanwhile, instead of each trying to connect first."""
+
+    async def scenario() -> None:
+        database = Database(settings)
+        point_reads = database._postgresql_point_reads
+        assert point_reads is not None
+        attempts: list[None] = []
+
+        async def refused() -> None:
+            attempts.append(None)
+            raise ConnectionRefusedError
+
+        try:
+            monkeypatch.setattr(point_reads, "_connect", refused)
+            pooled = await _backend_pid(database)
+            assert [await _point_read_backend_pid(database) for _ in range(3)] == [pooled] * 3
+            assert len(attempts) == 1
+        finally:
+            await database.dispose()
 
     asyncio.run(scenario())

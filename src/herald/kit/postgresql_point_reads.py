@@ -9,13 +9,17 @@ transaction, so it sees what is committed at that moment.
 
 A read that fails for any reason answers None: the caller reads through SQLAlchemy instead,
 which gives the failure its usual form (or succeeds on a fresh pooled connection). A connection
-that was closed under a read (a restarted server) is dropped, never reused.
+that was closed under a read (a restarted server) is dropped, never reused; after a failed
+connect, reads go through SQLAlchemy for a few seconds before a connection is tried again.
+Connections are opened with the arguments SQLAlchemy's asyncpg dialect makes of the database
+URL (`?ssl=require` and the like), less the dialect's own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,23 +29,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from herald.kit.driver_statement import CompiledReads
 
+_DIALECT_ONLY_ARGUMENTS = (
+    "async_creator_fn",
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+)
+_SECONDS_BEFORE_CONNECTING_AGAIN = 5.0
+
 
 class PostgresPointReads:
     def __init__(self, engine: AsyncEngine, connections: int) -> None:
         """At most `connections` reads at once, each on a connection of its own."""
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        _, arguments = engine.dialect.create_connect_args(engine.url)
+        self._connect_arguments = {
+            name: value for name, value in arguments.items() if name not in _DIALECT_ONLY_ARGUMENTS
+        }
         self._compiled = CompiledReads(engine.dialect)
         self._slots = asyncio.Semaphore(connections)
         self._idle: list[asyncpg.Connection] = []
         self._disposed = False
+        self._connect_again_at = 0.0
 
     async def rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         compiled = self._compiled[statement]
         arguments = compiled.sql.arguments(parameters)
         async with self._slots:
+            if not self._idle and time.monotonic() < self._connect_again_at:
+                return None
             try:
                 connection = self._idle.pop() if self._idle else await self._connect()
             except Exception:  # refused, timed out, too many connections...: SQLAlchemy's turn
+                self._connect_again_at = time.monotonic() + _SECONDS_BEFORE_CONNECTING_AGAIN
                 return None
             try:
                 records = await connection.fetch(compiled.sql.sql, *arguments)
@@ -70,7 +88,7 @@ class PostgresPointReads:
             self._idle.append(connection)
 
     async def _connect(self) -> asyncpg.Connection:
-        connection = await asyncpg.connect(self._dsn)
+        connection = await asyncpg.connect(**self._connect_arguments)
         # As SQLAlchemy's asyncpg dialect decodes them: JSON columns come back as Python values.
         for json_type in ("json", "jsonb"):
             await connection.set_type_codec(json_type, encoder=str, decoder=json.loads, schema="pg_catalog")
