@@ -195,9 +195,8 @@ class StepRunner:
         recipients = [pk for pk in members if pk not in excluded]
         await start_runs(session, scope, [(run, recipients)], now, self.first_steps)
         if args.get("then") is not None:
-            await JobRepository(session, scope).enqueue(
-                [self._next_split(row.id, row.transaction_id, args)], now
-            )
+            next_split = _fanout_like(args, row.id, row.transaction_id, after=args["then"])
+            await JobRepository(session, scope).enqueue([next_split], now)
         self._wake_after_commit(session)
 
     async def _split_fanout(
@@ -226,14 +225,11 @@ class StepRunner:
         ends = cursors[chunk - 1 :: chunk]  # each chunk's last cursor
         if not ends or ends[-1] != cursors[-1]:
             ends.append(cursors[-1])
-        excluded = list(args.get("exclude") or ())
         jobs = [
-            fanout_job(
+            _fanout_like(
+                args,
                 event_id,
                 transaction_id,
-                topic_id=topic,
-                excluded=excluded,
-                chunk=chunk,
                 after=start,
                 until=until,
                 then=cursors[-1] if index == 0 and len(cursors) == limit else None,
@@ -242,17 +238,6 @@ class StepRunner:
         ]
         await JobRepository(session, scope).enqueue(jobs, now)
         self._wake_after_commit(session)
-
-    @staticmethod
-    def _next_split(event_id: str, transaction_id: str, args: Mapping[str, Any]) -> NewJob:
-        return fanout_job(
-            event_id,
-            transaction_id,
-            topic_id=args.get("topic"),
-            excluded=list(args.get("exclude") or ()),
-            chunk=args["chunk"],
-            after=args["then"],
-        )
 
     # --- failures -----------------------------------------------------------------------
 
@@ -297,6 +282,28 @@ class StepRunner:
             wakeup.notify()
 
         after_commit(session, wake)
+
+
+def _fanout_like(
+    args: Mapping[str, Any],
+    event_id: str,
+    transaction_id: str,
+    *,
+    after: str,
+    until: str | None = None,
+    then: str | None = None,
+) -> NewJob:
+    """A fan-out job for the same topic, exclusions and chunk size as the job of `args`."""
+    return fanout_job(
+        event_id,
+        transaction_id,
+        topic_id=args.get("topic"),
+        excluded=list(args.get("exclude") or ()),
+        chunk=args["chunk"],
+        after=after,
+        until=until,
+        then=then,
+    )
 
 
 def _log_line(
