@@ -105,8 +105,9 @@ async def _point_read_backend_pid(database: Database) -> int:
     return int(rows[0]["pid"])
 
 
-async def _until_gone(admin: Database, pid: int) -> None:
-    """pg_terminate_backend only signals the backend: wait until it has exited."""
+async def _terminate(admin: Database, pid: int) -> None:
+    """Kill a backend and wait until it has exited (pg_terminate_backend only signals it)."""
+    await admin.point_read(select(func.pg_terminate_backend(pid).label("done")))
     alive = text("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = :pid")
     for _ in range(500):
         if not (await admin.point_read(alive, {"pid": pid}))[0]["n"]:
@@ -129,8 +130,7 @@ def test_a_connection_that_died_while_idle_is_replaced_before_use(
         admin = Database(settings)
         try:
             before = await _backend_pid(database)
-            await admin.point_read(select(func.pg_terminate_backend(before).label("done")))
-            await _until_gone(admin, before)
+            await _terminate(admin, before)
             if idle_seconds:
                 with pytest.raises(DBAPIError):
                     await _backend_pid(database)
@@ -179,8 +179,7 @@ def test_a_point_read_whose_connection_died_still_answers(settings: Settings) ->
         admin = Database(settings)
         try:
             before = await _point_read_backend_pid(database)
-            await admin.point_read(select(func.pg_terminate_backend(before).label("done")))
-            await _until_gone(admin, before)
+            await _terminate(admin, before)
             assert await _point_read_backend_pid(database) == await _backend_pid(database)
             assert await _point_read_backend_pid(database) not in (before, await _backend_pid(database))
         finally:
@@ -193,7 +192,7 @@ def test_a_point_read_whose_connection_died_still_answers(settings: Settings) ->
 @pytest.mark.skipif(not POSTGRES_URL, reason="asyncpg point reads are PostgreSQL's")
 def test_point_read_connections_take_the_database_urls_arguments(settings: Settings) -> None:
     """As SQLAlchemy's asyncpg dialect reads them: its own (a statement cache size) left out, the
-    rest (here a server setting) given to asyncpg."""
+    rest (here `ssl`) given to asyncpg."""
     assert settings.database_url is not None
     url = make_url(settings.database_url).update_query_dict(
         {"prepared_statement_cache_size": "50", "ssl": "disable"}
