@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,6 +16,7 @@ from herald.kit.driver_insert import insert_rows
 from herald.kit.driver_query import DriverQuery
 from herald.kit.ids import new_id, new_ids
 from herald.kit.repository import EnvironmentScopedRepository
+from herald.kit.scope import EnvironmentScope
 from herald.models import (
     GLOBAL_PREFERENCE,
     Event,
@@ -290,27 +291,47 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
         return {(row[0], row[1]): dict(row[2] or {}) for row in rows if row[3] == environment_id}
 
 
-class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):
-    """A topic's members in keyset order (of their subscription rows): the cursors that split
-    them into chunks, and the members (subscriber row ids) of one chunk."""
+class FanoutPages(Protocol):
+    """The recipients of a fan-out in keyset order: the cursors that split them into chunks,
+    and the members (subscriber row ids) of one chunk."""
+
+    async def cursors_after(self, after: str, limit: int) -> list[str]: ...
+
+    async def members_between(self, after: str, until: str) -> list[str]:
+        """The members after the cursor `after`, up to and including `until`."""
+        ...
+
+
+def fanout_pages(session: AsyncSession, scope: EnvironmentScope, topic_id: str | None) -> FanoutPages:
+    """A topic's members, or (`topic_id` None, a broadcast) every subscriber of the environment."""
+    if topic_id:
+        return TopicMemberPages(session, scope, topic_id)
+    return SubscriberPages(session, scope)
+
+
+class TopicMemberPages(EnvironmentScopedRepository[TopicSubscription]):
+    """A topic's members, in the order of their subscription rows."""
 
     model = TopicSubscription
 
-    async def cursors_after(self, topic_id: str, after: str, limit: int) -> list[str]:
+    def __init__(self, session: AsyncSession, scope: EnvironmentScope, topic_id: str) -> None:
+        super().__init__(session, scope)
+        self.topic_id = topic_id
+
+    async def cursors_after(self, after: str, limit: int) -> list[str]:
         statement = (
             self.select(TopicSubscription.id)
-            .where(TopicSubscription.topic_id == topic_id, TopicSubscription.id > after)
+            .where(TopicSubscription.topic_id == self.topic_id, TopicSubscription.id > after)
             .order_by(TopicSubscription.id)
             .limit(limit)
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def members_between(self, topic_id: str, after: str, until: str) -> list[str]:
-        """The members after the cursor `after`, up to and including `until`."""
+    async def members_between(self, after: str, until: str) -> list[str]:
         statement = (
             self.select(TopicSubscription.subscriber_pk)
             .where(
-                TopicSubscription.topic_id == topic_id,
+                TopicSubscription.topic_id == self.topic_id,
                 TopicSubscription.id > after,
                 TopicSubscription.id <= until,
             )
@@ -319,8 +340,8 @@ class RecipientPageRepository(EnvironmentScopedRepository[TopicSubscription]):
         return list((await self.session.execute(statement)).scalars())
 
 
-class SubscriberPageRepository(EnvironmentScopedRepository[Subscriber]):
-    """Every subscriber of the environment in keyset order (of their row ids), as above."""
+class SubscriberPages(EnvironmentScopedRepository[Subscriber]):
+    """Every subscriber of the environment, in the order of their row ids."""
 
     model = Subscriber
 

@@ -48,8 +48,7 @@ from herald.engine.repository import (
     ExecutionDetailRepository,
     NotificationRepository,
     NotificationStatus,
-    RecipientPageRepository,
-    SubscriberPageRepository,
+    fanout_pages,
 )
 from herald.engine.snapshot import EventSnapshot, SnapshotCache, parse_event
 from herald.engine.steps.base import (
@@ -172,15 +171,8 @@ class StepRunner:
         if args.get("until") is None:
             await self._split_fanout(session, scope, row.id, row.transaction_id, args, now)
             return
-        topic: str | None = args.get("topic")
-        if topic:
-            members = await RecipientPageRepository(session, scope).members_between(
-                topic, args["after"], args["until"]
-            )
-        else:
-            members = await SubscriberPageRepository(session, scope).members_between(
-                args["after"], args["until"]
-            )
+        pages = fanout_pages(session, scope, args.get("topic"))
+        members = await pages.members_between(args["after"], args["until"])
         run = EventRun(
             event_id=row.id,
             transaction_id=row.transaction_id,
@@ -214,12 +206,8 @@ class StepRunner:
         waiting, so the jobs of other triggers are not queued behind all of its chunks."""
         chunk: int = args["chunk"]
         after: str = args["after"]
-        topic: str | None = args.get("topic")
         limit = chunk * FANOUT_CHUNKS_PER_SPLIT
-        if topic:
-            cursors = await RecipientPageRepository(session, scope).cursors_after(topic, after, limit)
-        else:
-            cursors = await SubscriberPageRepository(session, scope).cursors_after(after, limit)
+        cursors = await fanout_pages(session, scope, args.get("topic")).cursors_after(after, limit)
         if not cursors:
             return
         ends = cursors[chunk - 1 :: chunk]  # each chunk's last cursor
