@@ -1,19 +1,19 @@
 """Benchmark: what SQLite itself costs for the rows one trigger stores, without Herald's Python.
 
-Herald stores a trigger to an in-app step and runs that step, then the script copies exactly
-the rows that trigger left (event, notification, job, message, execution details: the real
-columns, JSON and sizes) and stores them again and again with fresh ids through the bare
-`sqlite3` module: `executemany` per table, `--group` triggers per transaction as the trigger
-intake's group commit does, on a copy of the migrated database with Herald's pragmas. Timed
-apart: the inserts (SQLite's record encoding, every index entry, the foreign-key checks) and
-the commit (the write-ahead log's frames).
+Herald stores the trigger of `bench/triggers.py` (its workflow: one in-app step) and runs that
+step. The script then copies exactly the rows that trigger left (event, notification, job,
+message, execution detail: the real columns, JSON and sizes) and stores them again and again
+with fresh ids through the bare `sqlite3` module: `executemany` per table, a group of triggers
+per transaction as the trigger intake's group commit does, on a copy of the migrated database
+with Herald's pragmas. Timed apart: the inserts (SQLite's record encoding, every index entry,
+the foreign-key checks) and the commit (the write-ahead log's frames).
 
 The baseline, measured in the same run, is the same rows in the same transactions on a copy
 without secondary indexes and with foreign keys off: the ratio is what the schema's indexes
 and checks cost on top of the rows.
 
-    python bench/sqlite_floor.py                    # 16 triggers per transaction (single triggers)
-    python bench/sqlite_floor.py --group 100        # a bulk request's 100 events
+    python bench/sqlite_floor.py                    # 16 and 100 triggers per transaction
+    python bench/sqlite_floor.py --groups 50        # 50 per transaction
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.support import DatabaseFactory, start_server
+from triggers import TRIGGER as BENCH_TRIGGER
+from triggers import WORKFLOW
 
 from herald.kit.ids import new_ids
 from herald.logs import configure_logging
@@ -37,27 +40,7 @@ from herald.logs import configure_logging
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 TEMPLATE_TRANSACTION = "floor-template"
-WORKFLOW = {
-    "name": "Bench",
-    "workflowId": "bench",
-    "active": True,
-    "steps": [
-        {
-            "name": "Inbox",
-            "type": "in_app",
-            "controlValues": {
-                "subject": "Order {{ payload.order.id }}",
-                "body": "Hi {{ subscriber.subscriberId }}",
-            },
-        }
-    ],
-}
-TRIGGER = {
-    "name": "bench",
-    "to": "subscriber-1",
-    "payload": {"order": {"id": "A-1"}, "n": 3},
-    "transactionId": TEMPLATE_TRANSACTION,
-}
+TRIGGER = {**BENCH_TRIGGER, "transactionId": TEMPLATE_TRANSACTION}
 # Each table's rows of the template trigger, found from the event down.
 ROW_QUERIES = {
     "events": "SELECT * FROM events WHERE transaction_id = :tx",
@@ -69,7 +52,10 @@ ROW_QUERIES = {
         "(SELECT id FROM notifications WHERE transaction_id = :tx)"
     ),
 }
-ID_COLUMNS = ("id", "event_id", "notification_id", "job_id")
+Template = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
+"""Each table's column names and the template trigger's rows in it."""
+TriggerRows = dict[str, list[tuple[Any, ...]]]
+"""One trigger's rows, by table."""
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
 
@@ -95,10 +81,10 @@ def store_template_trigger(work_dir: Path) -> Path:
     return next((work_dir / "data").glob("*.db"))
 
 
-def template_rows(database: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+def template_rows(database: Path) -> Template:
     connection = sqlite3.connect(database)
     try:
-        rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        rows: Template = {}
         for table, query in ROW_QUERIES.items():
             cursor = connection.execute(query, {"tx": TEMPLATE_TRANSACTION})
             rows[table] = ([column[0] for column in cursor.description], cursor.fetchall())
@@ -107,15 +93,13 @@ def template_rows(database: Path) -> dict[str, tuple[list[str], list[tuple[Any, 
         connection.close()
 
 
-def copies(
-    template: dict[str, tuple[list[str], list[tuple[Any, ...]]]], count: int
-) -> list[dict[str, list[tuple[Any, ...]]]]:
+def copies(template: Template, count: int) -> list[TriggerRows]:
     """`count` copies of the template trigger's rows, each with ids and a transaction id of its
     own (ids inside JSON, such as a job's arguments, renewed too)."""
     old_ids = sorted(
         {row[columns.index("id")] for columns, rows in template.values() for row in rows}, reverse=True
     )
-    made: list[dict[str, list[tuple[Any, ...]]]] = []
+    made: list[TriggerRows] = []
     for number in range(count):
         renamed = dict(zip(old_ids, new_ids(len(old_ids)), strict=True))
         renamed[TEMPLATE_TRANSACTION] = f"floor-{number}"
@@ -166,7 +150,7 @@ def prepare_copy(database: Path, target: Path, bare: bool) -> tuple[int, int]:
 def store(
     target: Path,
     columns: dict[str, list[str]],
-    triggers: list[dict[str, list[tuple[Any, ...]]]],
+    triggers: list[TriggerRows],
     group: int,
     foreign_keys: bool,
 ) -> tuple[float, float]:
@@ -182,10 +166,11 @@ def store(
     try:
         for start in range(0, len(triggers), group):
             batch = triggers[start : start + group]
+            rows = {table: [row for trigger in batch for row in trigger[table]] for table in statements}
             began = time.perf_counter()
             connection.execute("BEGIN IMMEDIATE")
             for table, statement in statements.items():
-                connection.executemany(statement, [row for trigger in batch for row in trigger[table]])
+                connection.executemany(statement, rows[table])
             inserted = time.perf_counter()
             connection.execute("COMMIT")
             inserting += inserted - began
@@ -195,7 +180,7 @@ def store(
     return inserting, committing
 
 
-def _size(template: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> int:
+def _size(template: Template) -> int:
     return sum(
         len(str(value)) for _, rows in template.values() for row in rows for value in row if value is not None
     )
@@ -205,7 +190,7 @@ def measure(
     database: Path,
     target: Path,
     columns: dict[str, list[str]],
-    triggers: list[dict[str, list[tuple[Any, ...]]]],
+    triggers: list[TriggerRows],
     group: int,
     rounds: int,
 ) -> dict[str, tuple[float, float]]:

@@ -56,6 +56,21 @@ from herald.models import Job, Message
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+WORKFLOW = {
+    "name": "Bench",
+    "workflowId": "bench",
+    "active": True,
+    "steps": [
+        {
+            "name": "Inbox",
+            "type": "in_app",
+            "controlValues": {
+                "subject": "Order {{ payload.order.id }}",
+                "body": "Hi {{ subscriber.subscriberId }}",
+            },
+        }
+    ],
+}
 TRIGGER = {"name": "bench", "to": "subscriber-1", "payload": {"order": {"id": "A-1"}, "n": 3}}
 UVICORN_OPTIONS = {"log_config": None, "access_log": False, "server_header": False, "proxy_headers": False}
 
@@ -208,22 +223,7 @@ def main() -> None:
         key = next(e.secret_key for e in read_credentials(settings).environments if e.name == "Development")
         headers = {"Authorization": f"ApiKey {key}"}
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-            workflow = {
-                "name": "Bench",
-                "workflowId": "bench",
-                "active": True,
-                "steps": [
-                    {
-                        "name": "Inbox",
-                        "type": "in_app",
-                        "controlValues": {
-                            "subject": "Order {{ payload.order.id }}",
-                            "body": "Hi {{ subscriber.subscriberId }}",
-                        },
-                    }
-                ],
-            }
-            assert client.post("/v2/workflows", json=workflow).status_code == 201
+            assert client.post("/v2/workflows", json=WORKFLOW).status_code == 201
             assert client.post("/v2/subscribers", json={"subscriberId": "subscriber-1"}).status_code == 201
         database = "PostgreSQL" if POSTGRES_URL else "SQLite"
         cores = os.cpu_count()
