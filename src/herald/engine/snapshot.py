@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from herald.engine.steps.base import StepSnapshot, WorkflowSnapshot
+from herald.kit.identity_cache import IdentityCache
 from herald.models import Workflow
 
 CHANNEL_STEP_TYPES = frozenset({"in_app", "email", "sms", "push", "chat"})
@@ -143,7 +144,7 @@ class WorkflowTextCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: dict[str, ParsedWorkflow] = {}
-        self._objects: dict[int, tuple[dict[str, Any], ParsedWorkflow]] = {}
+        self._objects: IdentityCache[ParsedWorkflow] = IdentityCache(size)
 
     def parsed(self, text: str) -> ParsedWorkflow:
         found = self._items.get(text)
@@ -155,15 +156,8 @@ class WorkflowTextCache:
 
     def parsed_object(self, workflow: dict[str, Any]) -> ParsedWorkflow:
         """The same for a snapshot still in memory (a trigger's: the triggers of one workflow
-        version share the object), by identity; the object is held, so its id is not reused."""
-        held = self._objects.get(id(workflow))
-        if held is not None and held[0] is workflow:
-            return held[1]
-        if len(self._objects) >= self.size:
-            self._objects.clear()
-        parsed = parse_workflow(workflow)
-        self._objects[id(workflow)] = (workflow, parsed)
-        return parsed
+        version share the object), by identity."""
+        return self._objects.get(workflow, lambda: parse_workflow(workflow))
 
 
 class SnapshotCache:

@@ -7,6 +7,7 @@ from typing import Any
 
 from herald.engine.render import RenderContext, Renderer, controls_renderer
 from herald.engine.steps.base import StepContext
+from herald.kit.identity_cache import IdentityCache
 
 
 def render_context(ctx: StepContext) -> RenderContext:
@@ -21,24 +22,19 @@ def render_context(ctx: StepContext) -> RenderContext:
     )
 
 
-_RENDERERS_KEPT = 4096
-_renderers: dict[tuple[int, tuple[str, ...]], tuple[dict[str, Any], Renderer]] = {}
-"""Prepared renderers by (id of a step's control values, keys); each entry holds its control
-values, so that the id stays theirs. Snapshots never change, nor do their control values."""
+_renderers: IdentityCache[Renderer] = IdentityCache(4096)
+"""Prepared renderers by a step's control values (snapshots never change, nor do their control
+values) and the keys rendered."""
 
 
 def rendered_controls(ctx: StepContext, keys: Iterable[str]) -> dict[str, Any]:
     """The step's control values named in `keys`, rendered (a `RenderError` names the field)."""
     values = ctx.step.control_values
     wanted = tuple(keys)
-    cache_key = (id(values), wanted)
-    found = _renderers.get(cache_key)
-    if found is None or found[0] is not values:
-        if len(_renderers) >= _RENDERERS_KEPT:
-            _renderers.clear()
-        found = (values, controls_renderer({key: values[key] for key in wanted if key in values}))
-        _renderers[cache_key] = found
-    rendered: dict[str, Any] = found[1](render_context(ctx).variables())
+    renderer = _renderers.get(
+        values, lambda: controls_renderer({key: values[key] for key in wanted if key in values}), wanted
+    )
+    rendered: dict[str, Any] = renderer(render_context(ctx).variables())
     return rendered
 
 
