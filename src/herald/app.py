@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             app.state.job_wakeup,
             settings.fanout_chunk_size,
             first_steps_at_once(settings, app.state.realtime, app.state.job_wakeup),
+            busy_at=settings.busy_at_triggers_in_flight,
         )
         maintenance = [
             asyncio.create_task(
@@ -116,7 +117,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if run_worker:
-                    worker = build_worker(database, settings, app.state.realtime, app.state.job_wakeup)
+                    worker = build_worker(
+                        database,
+                        settings,
+                        app.state.realtime,
+                        app.state.job_wakeup,
+                        foreground=app.state.trigger_intake,
+                    )
                     await stack.enter_async_context(engine_running(database, settings, worker))
                 yield
         finally:

@@ -97,6 +97,16 @@ class Settings(BaseSettings):
             "notification (the trigger's, or a topic fan-out chunk's) instead of through the queue."
         ),
     )
+    busy_at_triggers_in_flight: int = Field(
+        default=16,
+        ge=1,
+        le=100_000,
+        description=(
+            "Triggers in flight (received, not yet answered) from which `herald serve` counts as "
+            "busy: it then stores each trigger with a job that expands it later, instead of "
+            "expanding it in the request, and its in-process worker yields to the requests."
+        ),
+    )
     fanout_chunk_size: int = Field(
         default=1_000, ge=1, le=10_000, description="Topic and broadcast recipients handled per fan-out job."
     )

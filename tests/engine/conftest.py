@@ -17,17 +17,17 @@ from tests.support import RunningServer, free_port, read_credentials
 @pytest.fixture
 def api_only(settings: Settings) -> Iterator[RunningServer]:
     """A Herald API without the in-process worker (as `herald api`)."""
-    yield from _api_without_worker(settings)
+    yield from api_without_worker(settings)
 
 
 @pytest.fixture
 def queued_api(settings: Settings) -> Iterator[RunningServer]:
     """`api_only` whose triggers leave even a first in-app step to the queue (for the tests of
     the worker's own path: its batches, a kill mid-job)."""
-    yield from _api_without_worker(settings.model_copy(update={"deliver_first_in_app_at_once": False}))
+    yield from api_without_worker(settings.model_copy(update={"deliver_first_in_app_at_once": False}))
 
 
-def _api_without_worker(settings: Settings) -> Iterator[RunningServer]:
+def api_without_worker(settings: Settings) -> Iterator[RunningServer]:
     app = create_app(settings, run_worker=False)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))

@@ -165,7 +165,7 @@ def run_worker(settings: Settings, publisher: NullPublisher) -> list[RecordedBat
                 recorded.append(RecordedBatch(jobs, result))
                 return result
 
-            worker.batch_handlers = {STEP_JOB: recording}
+            worker.batch_handlers = {**worker.batch_handlers, STEP_JOB: recording}
             await worker.run_until_idle()
         finally:
             await database.dispose()

@@ -10,9 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 from herald.config import Settings
+from herald.engine.dispatch import STEP_JOB
 from herald.models import ExecutionDetail, Job, Message
 from tests.engine.helpers import Rows, create_workflow, in_app, wait_for
 from tests.support import TEST_MASTER_KEY, RunningServer
+
+_STEPS = Job.kind == STEP_JOB
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -116,7 +119,8 @@ def test_two_workers_never_run_the_same_job(api_only: RunningServer) -> None:
         rows = Rows(api_only.settings)
         wait_for(
             lambda: (
-                (all(job.status == "completed" for job in rows.jobs()) and len(rows.jobs()) == 120) or None
+                (all(job.status == "completed" for job in rows.jobs()) and len(rows.jobs(_STEPS)) == 120)
+                or None
             ),
             "every job to complete",
             timeout=120,

@@ -356,3 +356,91 @@ def test_retry_delay_grows_and_is_capped() -> None:
     assert retry_delay(1, settings, jitter=lambda: 1.0) == 2
     assert retry_delay(4, settings, jitter=lambda: 1.0) == 16
     assert retry_delay(30, settings, jitter=lambda: 1.0) == 60
+
+
+class SwitchedForeground:
+    """Requests wait (`busy`) until the test says they no longer do."""
+
+    def __init__(self) -> None:
+        self.waiting = True
+
+    def busy(self) -> bool:
+        return self.waiting
+
+
+async def test_a_worker_yields_to_a_busy_foreground_one_small_batch_at_a_time(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    foreground = SwitchedForeground()
+    batches: list[int] = []
+    running = 0
+    overlapped = False
+
+    async def many(_session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        nonlocal running, overlapped
+        running += 1
+        overlapped = overlapped or running > 1
+        batches.append(len(jobs))
+        if sum(batches) >= 12:
+            foreground.waiting = False  # the requests are answered: the rest in one batch
+        await asyncio.sleep(0.01)
+        running -= 1
+        return BatchResult()
+
+    async def one(_session: AsyncSession, _job: LeasedJob) -> None:
+        raise AssertionError("every job runs in a batch")
+
+    await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(40)])
+    polite = WorkerSettings(concurrency=4, idle_poll_seconds=0.05, busy_batch_size=4, busy_share=0.5)
+    worker = JobWorker(
+        database,
+        {"batch": one},
+        JobWakeUp(),
+        polite,
+        clock,
+        batch_handlers={"batch": many},
+        foreground=foreground,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(3000):  # a bound, never a measure
+            if sum(batches) >= 40:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        worker.wakeup.notify()
+        await task
+    assert batches == [4, 4, 4, 28]
+    assert not overlapped
+    assert {job.status for job in (await job_rows(database)).values()} == {JobStatus.COMPLETED}
+
+
+async def test_a_worker_stops_yielding_to_a_foreground_busy_for_too_long(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    foreground = SwitchedForeground()  # busy throughout
+    batches: list[int] = []
+
+    async def many(_session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        batches.append(len(jobs))
+        return BatchResult()
+
+    await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(40)])
+    impatient = WorkerSettings(idle_poll_seconds=0.05, busy_batch_size=4, busy_yield_seconds=0)
+    worker = JobWorker(
+        database, {}, JobWakeUp(), impatient, clock, batch_handlers={"batch": many}, foreground=foreground
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(3000):  # a bound, never a measure
+            if sum(batches) >= 40:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        worker.wakeup.notify()
+        await task
+    assert batches == [40]

@@ -17,9 +17,10 @@ from herald.engine.runner import StepRunner
 from herald.engine.snapshot import SnapshotCache
 from herald.engine.steps.base import StepExecutor
 from herald.engine.steps.registry import STEP_EXECUTORS
+from herald.events.expansion import EXPAND_JOB, ExpansionJobs
 from herald.idempotency.cleanup import run_idempotency_cleanup
 from herald.jobs.wakeup import JobWakeUp
-from herald.jobs.worker import JobWorker, WorkerSettings
+from herald.jobs.worker import Foreground, JobWorker, WorkerSettings
 from herald.kit.time import utc_now
 from herald.realtime.publisher import RealtimePublisher
 from herald.realtime.socket_publisher import worker_publisher
@@ -31,13 +32,15 @@ def build_worker(
     realtime: RealtimePublisher,
     wakeup: JobWakeUp,
     executors: Mapping[str, StepExecutor] = STEP_EXECUTORS,
+    foreground: Foreground | None = None,
 ) -> JobWorker:
     runner = StepRunner(
         executors, realtime, wakeup, first_in_app_at_once=settings.deliver_first_in_app_at_once
     )
+    expansions = ExpansionJobs(settings.fanout_chunk_size, runner.first_steps, wakeup, runner.clock)
     return JobWorker(
         database,
-        runner.handlers(),
+        {**runner.handlers(), EXPAND_JOB: expansions.run_one},
         wakeup,
         WorkerSettings(
             concurrency=settings.worker_concurrency,
@@ -46,7 +49,8 @@ def build_worker(
             batch_size=settings.worker_batch_size,
         ),
         on_failure=runner.record_failure,
-        batch_handlers=runner.batch_handlers(),
+        batch_handlers={**runner.batch_handlers(), EXPAND_JOB: expansions.run_batch},
+        foreground=foreground,
     )
 
 

@@ -9,6 +9,13 @@ committed, so an acknowledged trigger is durable, exactly as with a transaction 
 If a shared transaction fails, its requests are stored again one by one, so that one bad
 request gets its own error and the others succeed.
 
+While the server is busy (at least `busy_at` triggers in flight: received and not yet answered),
+a trigger is stored as its event and a job that expands it (`events.expansion`), not expanded
+in the request: requests are answered at the rate the server can store events, and the
+in-process worker, which yields to requests meanwhile (`busy` is its `Foreground`), expands
+them as it can. Otherwise the transaction expands its triggers itself (notifications, first
+in-app messages), which is the quickest way from a trigger to its message.
+
 A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
 commit with the work) stores its triggers in that transaction instead.
 """
@@ -52,6 +59,7 @@ class TriggerIntake:
         fanout_chunk: int,
         first_steps: FirstSteps | None = None,
         max_requests_per_commit: int = 200,
+        busy_at: int = 16,
     ) -> None:
         self.database = database
         self.definitions = WorkflowDefinitions(database)
@@ -59,22 +67,35 @@ class TriggerIntake:
         self.fanout_chunk = fanout_chunk
         self.first_steps = first_steps
         self.max_requests_per_commit = max_requests_per_commit
+        self.busy_at = busy_at
+        self._in_flight = 0
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
+
+    def busy(self) -> bool:
+        """Whether at least `busy_at` triggers are in flight."""
+        return self._in_flight >= self.busy_at
 
     async def accept(self, session: AsyncSession | None, scope: EnvironmentScope, check: Check) -> Stored:
         """The answers to one request's triggers, once they are stored (or refused). `session`
         is the request's own, if it has one."""
-        checked = await check(TriggerChecks(self.definitions, scope))
-        triggers = to_store(checked)
-        if not triggers:
-            return answers(checked, [])
-        if session is not None and session.in_transaction():
-            stored = await self._batch(session, scope, utc_now()).store(triggers)
-            if enqueued_pending_jobs(session):
-                after_commit(session, self._wake_worker)
-            return answers(checked, stored)
-        return answers(checked, await self._store_in_group(scope, triggers))
+        counted = 1  # until its triggers are known, a request counts as one
+        self._in_flight += counted
+        try:
+            checked = await check(TriggerChecks(self.definitions, scope))
+            triggers = to_store(checked)
+            self._in_flight += len(triggers) - counted
+            counted = len(triggers)
+            if not triggers:
+                return answers(checked, [])
+            if session is not None and session.in_transaction():
+                stored = await self._batch(session, scope, utc_now()).store(triggers, defer=self.busy())
+                if enqueued_pending_jobs(session):
+                    after_commit(session, self._wake_worker)
+                return answers(checked, stored)
+            return answers(checked, await self._store_in_group(scope, triggers))
+        finally:
+            self._in_flight -= counted
 
     async def _store_in_group(self, scope: EnvironmentScope, triggers: list[PreparedTrigger]) -> Stored:
         waiting = _Waiting(scope, triggers, asyncio.get_running_loop().create_future())
@@ -119,11 +140,12 @@ class TriggerIntake:
         for waiting in group:
             by_scope.setdefault(waiting.scope, []).append(waiting)
         results: dict[int, Stored] = {}
-        now = utc_now()
+        now, defer = utc_now(), self.busy()
         async with self.database.session(write=True) as session:
             for scope, members in by_scope.items():
                 batch = self._batch(session, scope, now)
-                stored = iter(await batch.store([t for member in members for t in member.triggers]))
+                triggers = [t for member in members for t in member.triggers]
+                stored = iter(await batch.store(triggers, defer=defer))
                 for member in members:
                     results[id(member)] = [next(stored) for _ in member.triggers]
         return [results[id(waiting)] for waiting in group], enqueued_pending_jobs(session)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table
 
 from herald.kit.driver_insert import insert_rows
+from herald.kit.driver_query import DriverQuery
 from herald.kit.ids import new_ids
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import Event
@@ -17,14 +18,42 @@ _EVENTS = cast(Table, Event.__table__)
 
 
 class EventStatus:
+    PENDING = "pending"
+    """Stored with a job that expands it, not yet expanded."""
     PROCESSING = "processing"
     CANCELED = "canceled"
+
+
+class ExpansionRow(NamedTuple):
+    id: str
+    transaction_id: str
+    workflow: str
+    """The stored JSON text, unparsed (the events of one workflow version share it)."""
+    payload: dict[str, Any]
+    overrides: dict[str, Any] | None
+    tenant: dict[str, Any] | None
+    context: dict[str, Any] | None
+    status: str
+
+
+_EXPANSION_ROWS = DriverQuery(
+    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, overrides, tenant, context, status,"
+    " environment_id FROM events WHERE id {ids}",
+    json_columns=(3, 4, 5, 6),
+)
+
+_MARK_EXPANDED = DriverQuery(
+    "UPDATE events SET status = 'processing', updated_at = ? WHERE id {ids} AND status = 'pending'",
+    types={0: _EVENTS.c.updated_at.type},
+)
 
 
 class EventRepository(EnvironmentScopedRepository[Event]):
     model = Event
 
-    async def insert_unless_used(self, rows: Sequence[dict[str, Any]], now: datetime) -> dict[int, str]:
+    async def insert_unless_used(
+        self, rows: Sequence[dict[str, Any]], now: datetime, status: str = EventStatus.PROCESSING
+    ) -> dict[int, str]:
         """Insert events; one whose transactionId was already used in the environment (before,
         or earlier in `rows`) is not (INSERT ... ON CONFLICT DO NOTHING on the unique
         (environment, transactionId)). Returns the new ids by position in `rows`."""
@@ -34,7 +63,7 @@ class EventRepository(EnvironmentScopedRepository[Event]):
         shared = {
             "environment_id": self.scope.environment_id,
             "organization_id": self.scope.organization_id,
-            "status": EventStatus.PROCESSING,
+            "status": status,
             "created_at": now,
             "updated_at": now,
         }
@@ -43,6 +72,26 @@ class EventRepository(EnvironmentScopedRepository[Event]):
             self.session, _EVENTS, complete, shared, conflict=("environment_id", "transaction_id")
         )
         return {position: event_id for position, event_id in enumerate(ids) if event_id in inserted}
+
+    async def expansion_rows(self, event_ids: Sequence[str]) -> dict[str, ExpansionRow]:
+        """By id: what expanding each event needs of its row. By primary key alone, checked
+        against the scope here (see `EventSnapshotRepository.rows`: with the environment in
+        the WHERE clause SQLite may walk every event of the environment)."""
+        rows = await _EXPANSION_ROWS.rows(self.session, event_ids)
+        environment_id = self.scope.environment_id
+        return {row[0]: ExpansionRow(*row[:8]) for row in rows if row[8] == environment_id}
+
+    async def mark_expanded(self, event_ids: Sequence[str], now: datetime) -> None:
+        """Pending events, now expanded, are processing (a canceled one stays canceled). By
+        primary key alone: the ids are those `expansion_rows` found in the scope."""
+        await _MARK_EXPANDED.execute(self.session, now, event_ids)
+
+    async def set_actors(self, actors: Mapping[str, dict[str, Any]], now: datetime) -> None:
+        """Each event's actor, as its templates see it (resolved when the event is expanded)."""
+        for event_id, actor in actors.items():
+            await self.session.execute(
+                self.update().where(Event.id == event_id).values(actor=actor, updated_at=now)
+            )
 
     async def snapshot_row(self, event_id: str) -> Any:
         statement = self.select(
@@ -64,9 +113,16 @@ class EventRepository(EnvironmentScopedRepository[Event]):
         return status
 
     async def cancel(self, transaction_id: str, now: datetime) -> int:
-        result = await self.session.execute(
+        """Cancel the transaction's event; how many of them were still pending (not expanded)."""
+        pending = await self.session.execute(
+            self.select(Event.id).where(
+                Event.transaction_id == transaction_id, Event.status == EventStatus.PENDING
+            )
+        )
+        was_pending = len(pending.all())
+        await self.session.execute(
             self.update()
             .where(Event.transaction_id == transaction_id, Event.status != EventStatus.CANCELED)
             .values(status=EventStatus.CANCELED, updated_at=now)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return was_pending

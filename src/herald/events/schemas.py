@@ -43,6 +43,8 @@ SubscriberIdString = Annotated[str, Field(min_length=1, max_length=255)]
 Recipient = Annotated[
     SubscriberIdString | TopicPayloadDto | SubscriberPayloadDto, Field(union_mode="left_to_right")
 ]
+RecipientsField = Recipient | Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+ActorField = Annotated[SubscriberIdString | SubscriberPayloadDto, Field(union_mode="left_to_right")]
 
 
 class TenantPayloadDto(NovuModel):
@@ -58,15 +60,13 @@ class _TriggerFields(NovuModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     overrides: dict[str, Any] = Field(default_factory=dict)
     transaction_id: str | None = Field(default=None, min_length=1, max_length=255)
-    actor: Annotated[SubscriberIdString | SubscriberPayloadDto, Field(union_mode="left_to_right")] | None = (
-        None
-    )
+    actor: ActorField | None = None
     tenant: Annotated[SubscriberIdString | TenantPayloadDto, Field(union_mode="left_to_right")] | None = None
     context: dict[str, Any] | None = None
 
 
 class TriggerEventRequestDto(_TriggerFields):
-    to: Recipient | Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)] = Field(
+    to: RecipientsField = Field(
         description="A subscriberId, a subscriber, a topic, or a list of up to 100 of them."
     )
 

@@ -1,8 +1,9 @@
 """Triggers: one trigger, a bulk of them, or a broadcast, become an event row with a snapshot
-of the workflow, and for each recipient a notification and its first step job, all in the
-caller's (request's) transaction; topic and broadcast recipients are reached through fan-out
-jobs that page through members. A transactionId already used in the environment is never
-processed again. Cancel stops everything of a transaction that is still pending.
+of the workflow, stored in the caller's (request's) transaction with its expansion (for each
+recipient a notification and its first step job; fan-out jobs for topics and broadcasts, see
+`events.expansion`) or with the job that expands it later. A transactionId already used in the
+environment is never processed again. Cancel stops everything of a transaction that is still
+pending.
 
 The work is done for a whole batch at once (a single trigger is a batch of one), so that a
 bulk of 100 events costs a handful of statements, not hundreds. It has two phases: `check`
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,46 +23,29 @@ from weakref import WeakKeyDictionary
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.engine.dispatch import EventRun, FirstSteps, fanout_job, start_runs
+from herald.engine.dispatch import EventRun, FirstSteps
 from herald.engine.payload_schema import validate_payload
 from herald.engine.repository import NotificationRepository
 from herald.engine.snapshot import workflow_snapshot
 from herald.engine.steps.digest import hand_over_windows, withdraw_digested_events
 from herald.errors import FieldValidationError, HeraldError
-from herald.events.repository import EventRepository
+from herald.events.expansion import AcceptedEvent, EventExpansion, Recipient, expansion_jobs
+from herald.events.repository import EventRepository, EventStatus
 from herald.events.schemas import (
-    SubscriberPayloadDto,
     TenantPayloadDto,
-    TopicPayloadDto,
     TriggerEventRequestDto,
     TriggerEventResponseDto,
     TriggerEventToAllRequestDto,
 )
 from herald.jobs.repository import JobRepository
-from herald.jobs.schemas import NewJob
 from herald.kit.scope import EnvironmentScope
 from herald.models import Workflow
-from herald.subscribers import service as subscribers
-from herald.subscribers.repository import SubscriberRepository
-from herald.subscribers.schemas import CreateSubscriberRequestDto, SubscriberResponseDto
-from herald.topics.repository import TopicRepository
 from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
 
 TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
 _SNAPSHOTS: WeakKeyDictionary[Workflow, dict[str, Any]] = WeakKeyDictionary()
 """The snapshot of each workflow version `WorkflowDefinitions` holds: made once, not per
 trigger (the events of one version share it; nothing changes it)."""
-_ACTOR_FIELDS = (
-    "subscriberId",
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "avatar",
-    "locale",
-    "timezone",
-    "data",
-)
 
 
 @dataclass
@@ -72,11 +56,6 @@ class PreparedTrigger:
     workflow: Workflow
     transaction_id: str
     snapshot: dict[str, Any]
-    event_id: str = ""
-    actor: dict[str, Any] | None = None
-    actor_pk: str | None = None
-    tenant: dict[str, Any] | None = None
-    subscriber_pks: list[str] = field(default_factory=list)
 
 
 Checked = PreparedTrigger | TriggerEventResponseDto
@@ -97,11 +76,6 @@ def _tenant(tenant: str | TenantPayloadDto | None) -> dict[str, Any] | None:
     if isinstance(tenant, str):
         return {"identifier": tenant}
     return tenant.model_dump(by_alias=True, exclude_none=True)
-
-
-def _actor_variables(subscriber: SubscriberResponseDto) -> dict[str, Any]:
-    dumped = subscriber.model_dump(by_alias=True)
-    return {name: dumped.get(name) for name in _ACTOR_FIELDS}
 
 
 class TriggerChecks:
@@ -136,7 +110,8 @@ class TriggerChecks:
 
 
 class TriggerBatch:
-    """The writing phase, in the caller's transaction."""
+    """The writing phase, in the caller's transaction: the events, then their expansion, at
+    once or (`defer`) by the worker."""
 
     def __init__(
         self,
@@ -152,14 +127,11 @@ class TriggerBatch:
         self.fanout_chunk = fanout_chunk
         self.first_steps = first_steps
 
-    async def store(self, prepared: Sequence[PreparedTrigger]) -> list[TriggerEventResponseDto]:
-        """Events, then notifications and first jobs for direct recipients, and fan-out jobs.
-        What an earlier, rolled-back attempt resolved is forgotten first."""
-        for item in prepared:
-            item.event_id, item.actor, item.actor_pk, item.subscriber_pks = "", None, None, []
-            item.tenant = _tenant(item.request.tenant)
-            if item.request.actor is not None:
-                await self._resolve_actor(item)
+    async def store(
+        self, prepared: Sequence[PreparedTrigger], *, defer: bool = False
+    ) -> list[TriggerEventResponseDto]:
+        """Events (a reused transactionId is not stored again), then their expansion: in this
+        transaction, or with `defer` by the worker, through expansion jobs."""
         inserted = await EventRepository(self.session, self.scope).insert_unless_used(
             [
                 {
@@ -169,138 +141,52 @@ class TriggerBatch:
                     "workflow": item.snapshot,
                     "payload": item.request.payload,
                     "overrides": item.request.overrides,
-                    "actor": item.actor,
-                    "tenant": item.tenant,
+                    "actor": None,
+                    "tenant": _tenant(item.request.tenant),
                     "context": item.request.context,
                 }
                 for item in prepared
             ],
             self.now,
+            EventStatus.PENDING if defer else EventStatus.PROCESSING,
         )
-        for position, event_id in inserted.items():
-            prepared[position].event_id = event_id
-        accepted = [item for item in prepared if item.event_id]
+        accepted = [_accepted(prepared[position], event_id) for position, event_id in inserted.items()]
         if accepted:
             await WorkflowRepository(self.session, self.scope).mark_triggered(
-                {item.workflow.id for item in accepted}, self.now
+                {prepared[position].workflow.id for position in inserted}, self.now
             )
-        await self._resolve_recipients(accepted)
-        runs = [(self._run(item), item.subscriber_pks) for item in accepted]
-        await start_runs(self.session, self.scope, runs, self.now, self.first_steps)
-        fanouts: list[NewJob] = []
-        for item in accepted:
-            fanouts.extend(await self._fanout_jobs(item))
-        if fanouts:
-            await JobRepository(self.session, self.scope).enqueue(fanouts, self.now)
+        if defer:
+            await JobRepository(self.session, self.scope).enqueue(expansion_jobs(accepted), self.now)
+        else:
+            expansion = EventExpansion(
+                self.session, self.scope, self.now, self.fanout_chunk, self.first_steps
+            )
+            await expansion.expand(accepted)
         return [
-            _response("processed", item.transaction_id) if item.event_id else _duplicate(item.transaction_id)
-            for item in prepared
+            _response("processed", item.transaction_id)
+            if position in inserted
+            else _duplicate(item.transaction_id)
+            for position, item in enumerate(prepared)
         ]
 
-    async def _resolve_actor(self, item: PreparedTrigger) -> None:
-        actor = item.request.actor
-        if actor is None:
-            return
-        if isinstance(actor, str):
-            row = await SubscriberRepository(self.session, self.scope).by_subscriber_id(actor)
-            item.actor = _actor_variables(subscribers.to_response(row)) if row else {"subscriberId": actor}
-            item.actor_pk = row.id if row else None
-            return
-        upserted = await self._upsert(actor)
-        item.actor, item.actor_pk = _actor_variables(upserted), upserted.id
 
-    async def _resolve_recipients(self, items: Sequence[PreparedTrigger]) -> None:
-        """Direct recipients to subscriber row ids: known ids in one lookup; unknown ids and
-        subscriber objects are created (objects update the fields they carry)."""
-        wanted = [
-            recipient
-            for item in items
-            if isinstance(item.request, TriggerEventRequestDto)
-            for recipient in _recipients(item.request)
-            if isinstance(recipient, str)
-        ]
-        known = await SubscriberRepository(self.session, self.scope).internal_ids(wanted)
-        for item in items:
-            if not isinstance(item.request, TriggerEventRequestDto):
-                continue
-            for recipient in _recipients(item.request):
-                if isinstance(recipient, TopicPayloadDto):
-                    continue
-                if isinstance(recipient, str) and recipient in known:
-                    item.subscriber_pks.append(known[recipient])
-                    continue
-                upserted = await self._upsert(
-                    recipient
-                    if isinstance(recipient, SubscriberPayloadDto)
-                    else SubscriberPayloadDto(subscriber_id=recipient)
-                )
-                known[upserted.subscriber_id] = upserted.id
-                item.subscriber_pks.append(upserted.id)
-
-    async def _upsert(self, subscriber: SubscriberPayloadDto) -> SubscriberResponseDto:
-        """Create the subscriber, or update the fields given (absent ones are kept), then set the
-        credentials of its `channels`."""
-        given = subscriber.model_dump(by_alias=True, exclude_unset=True, exclude={"channels"})
-        fields = CreateSubscriberRequestDto.model_validate(given)
-        upserted, _ = await subscribers.upsert_subscriber(self.session, self.scope, fields, nulls_clear=False)
-        for channel in subscriber.channels or ():
-            upserted = await subscribers.update_credentials(
-                self.session, self.scope, upserted.subscriber_id, channel, append=False
-            )
-        return upserted
-
-    async def _fanout_jobs(self, item: PreparedTrigger) -> list[NewJob]:
-        request = item.request
-        if isinstance(request, TriggerEventToAllRequestDto):
-            excluded = [item.actor_pk] if item.actor_pk else []
-            return [
-                fanout_job(
-                    item.event_id,
-                    item.transaction_id,
-                    topic_id=None,
-                    excluded=excluded,
-                    chunk=self.fanout_chunk,
-                )
-            ]
-        jobs: list[NewJob] = []
-        for recipient in _recipients(request):
-            if not isinstance(recipient, TopicPayloadDto):
-                continue
-            topic = await TopicRepository(self.session, self.scope).by_key(recipient.topic_key)
-            if topic is None:
-                continue
-            excluded = list(
-                (
-                    await SubscriberRepository(self.session, self.scope).internal_ids(recipient.exclude or [])
-                ).values()
-            )
-            if item.actor_pk:
-                excluded.append(item.actor_pk)
-            jobs.append(
-                fanout_job(
-                    item.event_id,
-                    item.transaction_id,
-                    topic_id=topic.id,
-                    excluded=excluded,
-                    chunk=self.fanout_chunk,
-                )
-            )
-        return jobs
-
-    def _run(self, item: PreparedTrigger) -> EventRun:
-        return EventRun(
-            event_id=item.event_id,
-            transaction_id=item.transaction_id,
-            workflow=item.snapshot,
-            payload=item.request.payload,
-            overrides=item.request.overrides,
-            actor=item.actor,
-            tenant=item.tenant,
-            context=item.request.context,
-        )
+def _accepted(item: PreparedTrigger, event_id: str) -> AcceptedEvent:
+    request = item.request
+    run = EventRun(
+        event_id=event_id,
+        transaction_id=item.transaction_id,
+        workflow=item.snapshot,
+        payload=request.payload,
+        overrides=request.overrides,
+        actor=None,
+        tenant=_tenant(request.tenant),
+        context=request.context,
+    )
+    recipients = _recipients(request) if isinstance(request, TriggerEventRequestDto) else None
+    return AcceptedEvent(run, recipients, request.actor)
 
 
-def _recipients(request: TriggerEventRequestDto) -> list[str | TopicPayloadDto | SubscriberPayloadDto]:
+def _recipients(request: TriggerEventRequestDto) -> list[Recipient]:
     return list(request.to) if isinstance(request.to, list) else [request.to]
 
 
@@ -343,8 +229,8 @@ async def cancel_transaction(
     await withdraw_digested_events(session, scope, transaction_id)
     jobs = await JobRepository(session, scope).cancel_pending(transaction_id, now)
     notifications = await NotificationRepository(session, scope).cancel_pending(transaction_id, now)
-    await EventRepository(session, scope).cancel(transaction_id, now)
-    return bool(jobs or notifications)
+    unexpanded = await EventRepository(session, scope).cancel(transaction_id, now)
+    return bool(jobs or notifications or unexpanded)
 
 
 def _duplicate(transaction_id: str) -> TriggerEventResponseDto:

@@ -6,6 +6,13 @@ long and another worker took the job) is rolled back, so its database effects ne
 twice. Failures are retried with exponential backoff and jitter until `max_attempts`, then
 the job ends failed with the reason recorded.
 
+In a process that also answers requests (`herald serve`), the worker yields to them: while its
+`Foreground` says it is busy, the worker runs one small batch at a time and pauses after each,
+so that it takes at most `busy_share` of the time; what it leaves waits in the queue (the
+database) until the requests slow down. It yields so for `busy_yield_seconds` at most: a
+foreground that stays busy longer would leave the queue to grow without bound, so the worker
+then takes its full turns again (and the requests slow down instead).
+
 Kinds with a batch handler run many leased jobs in one transaction: the handler does the work
 of the whole batch and answers which jobs failed (their effects left out) and which it handed
 back to run alone; the others are marked completed together, under the same lease check. If
@@ -19,10 +26,12 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +54,12 @@ FailureHook = Callable[[AsyncSession, LeasedJob, str], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
+class Foreground(Protocol):
+    def busy(self) -> bool:
+        """Whether requests are waiting on this process: the worker then yields to them."""
+        ...
+
+
 class PermanentJobError(Exception):
     """A failure that retrying cannot fix: the job ends failed at once."""
 
@@ -61,6 +76,12 @@ class WorkerSettings:
     """Jobs leased at a time; a batch handler's kind runs them in one transaction."""
     lease: timedelta = timedelta(seconds=60)
     idle_poll_seconds: float = 1.0
+    busy_batch_size: int = 20
+    """Jobs leased at a time while the foreground is busy."""
+    busy_share: float = 0.1
+    """The most of the time the worker takes while the foreground is busy."""
+    busy_yield_seconds: float = 30.0
+    """How long the worker yields to a foreground that stays busy."""
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 600.0
 
@@ -81,6 +102,7 @@ class JobWorker:
         clock: Clock = utc_now,
         on_failure: FailureHook | None = None,
         batch_handlers: Mapping[str, BatchHandler] | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.database = database
         self.handlers = handlers
@@ -89,6 +111,8 @@ class JobWorker:
         self.wakeup = wakeup
         self.settings = settings or WorkerSettings()
         self.clock = clock
+        self.foreground = foreground
+        self._busy_since: float | None = None
         self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._running: set[asyncio.Task[None]] = set()
         self._single_slots = asyncio.Semaphore(self.settings.concurrency)
@@ -96,6 +120,9 @@ class JobWorker:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name, concurrency=self.settings.concurrency)
         while not stop.is_set():
+            if self._yielding():
+                await self._yield_to_foreground()
+                continue
             if len(self._running) >= self.settings.concurrency:
                 await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                 continue
@@ -111,18 +138,48 @@ class JobWorker:
                 await self.wakeup.wait(await self._idle_seconds())
         await self.drain()
 
-    async def start_due_jobs(self) -> int:
-        """Lease a batch of due jobs if a slot is free and start it; returns how many."""
+    def _yielding(self) -> bool:
+        """Whether the foreground is busy, and has not been for longer than the worker yields."""
+        if self.foreground is None or not self.foreground.busy():
+            self._busy_since = None
+            return False
+        now = time.monotonic()
+        if self._busy_since is None:
+            self._busy_since = now
+        return now - self._busy_since < self.settings.busy_yield_seconds
+
+    async def _yield_to_foreground(self) -> None:
+        """One small batch once the running ones are done, then a pause long enough that the
+        worker took at most `busy_share` of the time (or, with nothing due, the idle wait)."""
+        if self._running:
+            await asyncio.wait(self._running)
+            return
+        started = time.monotonic()
+        try:
+            leased = await self.start_due_jobs(self.settings.busy_batch_size)
+        except Exception:
+            log.exception("job_lease_failed", worker=self.name)
+            leased = 0
+        if not leased:
+            await self.wakeup.wait(await self._idle_seconds())
+            return
+        await self.drain()
+        took = time.monotonic() - started
+        await asyncio.sleep(min(1.0, took * (1 / self.settings.busy_share - 1)))
+
+    async def start_due_jobs(self, limit: int | None = None) -> int:
+        """Lease a batch of due jobs (at most `limit`, or a whole batch) if a slot is free and
+        start it; returns how many."""
         if len(self._running) >= self.settings.concurrency:
             await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
             return 1
         leased: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._lease_and_run(leased))
+        task = asyncio.create_task(self._lease_and_run(leased, limit or self.settings.batch_size))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return await leased
 
-    async def _lease_and_run(self, leased: asyncio.Future[int]) -> None:
+    async def _lease_and_run(self, leased: asyncio.Future[int], limit: int) -> None:
         """Lease, and run the batchable jobs in the same transaction (their rows stay locked
         until it commits: on PostgreSQL another worker's SKIP LOCKED passes them by); then
         the other jobs, one transaction each."""
@@ -131,9 +188,7 @@ class JobWorker:
         try:
             async with self.database.session(write=True) as session:
                 queue = JobLeaseRepository(session)
-                jobs = await queue.lease_due(
-                    self.name, self.settings.batch_size, self.clock(), self.settings.lease
-                )
+                jobs = await queue.lease_due(self.name, limit, self.clock(), self.settings.lease)
                 leased.set_result(len(jobs))
                 batches, singles = self._split(jobs)
                 for handler, group in batches:
