@@ -13,7 +13,6 @@ many concurrent requests can share one transaction (`events.intake`).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +37,7 @@ from herald.events.schemas import (
     TriggerEventToAllRequestDto,
 )
 from herald.jobs.repository import JobRepository
+from herald.kit.ids import random_uuid
 from herald.kit.scope import EnvironmentScope
 from herald.models import Workflow
 from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
@@ -96,7 +96,7 @@ class TriggerChecks:
             raise FieldValidationError(
                 {"name": f'Workflow with identifier "{request.name}" was not found'}, {"name": request.name}
             )
-        transaction_id = request.transaction_id or str(uuid.uuid4())
+        transaction_id = request.transaction_id or random_uuid()
         if not workflow.active:
             return _response("trigger_not_active", transaction_id)
         if not workflow.steps:

@@ -29,8 +29,8 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in IDEMPOTENT_METHODS:
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] not in IDEMPOTENT_METHODS or not _has_key(scope):
+            await self.app(scope, receive, send)  # no key, no claim: nothing to store
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         store: IdempotencyStore | None = scope["app"].state.idempotency
@@ -79,9 +79,11 @@ def _defer_if_stored_in_transaction(
 ) -> DeferredTransaction | None:
     if store is None or not store.in_request_transaction:
         return None
-    if not any(name == _KEY_HEADER for name, _ in scope["headers"]):
-        return None
     return defer_transaction(scope)
+
+
+def _has_key(scope: Scope) -> bool:
+    return any(name == _KEY_HEADER and value for name, value in scope["headers"])
 
 
 async def _settle(
