@@ -54,6 +54,9 @@ FailureHook = Callable[[AsyncSession, LeasedJob, str], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
+_LONGEST_PAUSE_SECONDS = 5.0
+
+
 class Foreground(Protocol):
     def busy(self) -> bool:
         """Whether requests are waiting on this process: the worker then yields to them."""
@@ -76,8 +79,9 @@ class WorkerSettings:
     """Jobs leased at a time; a batch handler's kind runs them in one transaction."""
     lease: timedelta = timedelta(seconds=60)
     idle_poll_seconds: float = 1.0
-    busy_batch_size: int = 20
-    """Jobs leased at a time while the foreground is busy."""
+    busy_batch_size: int = 2
+    """Jobs leased at a time while the foreground is busy (an expansion job carries up to 100
+    events): the batch's transaction holds SQLite's write lock, and the intake waits for it."""
     busy_share: float = 0.1
     """The most of the time the worker takes while the foreground is busy."""
     busy_yield_seconds: float = 30.0
@@ -165,7 +169,7 @@ class JobWorker:
             return
         await self.drain()
         took = time.monotonic() - started
-        await asyncio.sleep(min(1.0, took * (1 / self.settings.busy_share - 1)))
+        await asyncio.sleep(min(_LONGEST_PAUSE_SECONDS, took * (1 / self.settings.busy_share - 1)))
 
     async def start_due_jobs(self, limit: int | None = None) -> int:
         """Lease a batch of due jobs (at most `limit`, or a whole batch) if a slot is free and
