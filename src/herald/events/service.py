@@ -53,9 +53,10 @@ class PreparedTrigger:
     """One trigger that passed its checks, on its way to the database."""
 
     request: TriggerRequest
-    workflow: Workflow
     transaction_id: str
     snapshot: dict[str, Any]
+    """The workflow's, as stored on the event (its `id` and `identifier` among them)."""
+    tenant: dict[str, Any] | None
 
 
 Checked = PreparedTrigger | TriggerEventResponseDto
@@ -106,7 +107,7 @@ class TriggerChecks:
         snapshot = _SNAPSHOTS.get(workflow)
         if snapshot is None:
             snapshot = _SNAPSHOTS[workflow] = workflow_snapshot(workflow)
-        return PreparedTrigger(request, workflow, transaction_id, snapshot)
+        return PreparedTrigger(request, transaction_id, snapshot, _tenant(request.tenant))
 
 
 class TriggerBatch:
@@ -136,13 +137,13 @@ class TriggerBatch:
             [
                 {
                     "transaction_id": item.transaction_id,
-                    "workflow_id": item.workflow.id,
-                    "workflow_identifier": item.workflow.identifier,
+                    "workflow_id": item.snapshot["id"],
+                    "workflow_identifier": item.snapshot["identifier"],
                     "workflow": item.snapshot,
                     "payload": item.request.payload,
                     "overrides": item.request.overrides,
                     "actor": None,
-                    "tenant": _tenant(item.request.tenant),
+                    "tenant": item.tenant,
                     "context": item.request.context,
                 }
                 for item in prepared
@@ -153,7 +154,7 @@ class TriggerBatch:
         accepted = [_accepted(prepared[position], event_id) for position, event_id in inserted.items()]
         if accepted:
             await WorkflowRepository(self.session, self.scope).mark_triggered(
-                {prepared[position].workflow.id for position in inserted}, self.now
+                {prepared[position].snapshot["id"] for position in inserted}, self.now
             )
         if defer:
             await JobRepository(self.session, self.scope).enqueue(expansion_jobs(accepted), self.now)
@@ -179,7 +180,7 @@ def _accepted(item: PreparedTrigger, event_id: str) -> AcceptedEvent:
         payload=request.payload,
         overrides=request.overrides,
         actor=None,
-        tenant=_tenant(request.tenant),
+        tenant=item.tenant,
         context=request.context,
     )
     recipients = _recipients(request) if isinstance(request, TriggerEventRequestDto) else None
