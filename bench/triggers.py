@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--duration", type=int, default=10, help="seconds per throughput run")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--single-rounds", type=int, default=3, help="baseline/single pairs, alternated")
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--low-rate", type=int, default=50, help="a second latency run at this rate")
     parser.add_argument("--latency-runs", type=int, default=1, help="runs at --rate, one after another")
@@ -236,25 +237,28 @@ def main() -> None:
         idle = rss_mb(herald.pid)
         report(f"idle RSS: {idle:.0f} MB (target < 150 MB)")
 
-        cpu_before = cpu_seconds(baseline.pid)
-        base_rps = wrk(baseline_url, "/v1/events/trigger", TRIGGER, {}, args.duration, args.connections)
-        base_cpu_ms = (cpu_seconds(baseline.pid) - cpu_before) * 1000 / (base_rps * args.duration)
         peak = 0.0
-        cpu_before = cpu_seconds(herald.pid)
-        single = wrk(url, "/v1/events/trigger", TRIGGER, headers, args.duration, args.connections)
-        single_cpu_ms = (cpu_seconds(herald.pid) - cpu_before) * 1000 / (single * args.duration)
-        peak = max(peak, rss_mb(herald.pid))
-        report(f"baseline (bare FastAPI, same body validation): {base_rps:,.0f} req/s")
-        report(
-            f"single triggers accepted: {single:,.0f} /s = {single / base_rps:.0%} of baseline "
-            "(target >= 50%)"
-        )
-        report(
-            f"server CPU per request (steadier than req/s on a shared machine): baseline "
-            f"{base_cpu_ms:.3f} ms, Herald {single_cpu_ms:.3f} ms (API and the engine's in-app work) = "
-            f"{base_cpu_ms / single_cpu_ms:.0%} of baseline"
-        )
-        report(backlog("single triggers", single * args.duration, args.duration, drain(settings, herald)))
+        for pair in range(1, args.single_rounds + 1):
+            # Baseline and Herald one after the other, `--single-rounds` times: the machine's
+            # speed drifts, so each ratio compares runs a few seconds apart.
+            cpu_before = cpu_seconds(baseline.pid)
+            base_rps = wrk(baseline_url, "/v1/events/trigger", TRIGGER, {}, args.duration, args.connections)
+            base_cpu_ms = (cpu_seconds(baseline.pid) - cpu_before) * 1000 / (base_rps * args.duration)
+            cpu_before = cpu_seconds(herald.pid)
+            single = wrk(url, "/v1/events/trigger", TRIGGER, headers, args.duration, args.connections)
+            single_cpu_ms = (cpu_seconds(herald.pid) - cpu_before) * 1000 / (single * args.duration)
+            peak = max(peak, rss_mb(herald.pid))
+            report(f"round {pair}: baseline (bare FastAPI, same body validation): {base_rps:,.0f} req/s")
+            report(
+                f"  single triggers accepted: {single:,.0f} /s = {single / base_rps:.0%} of baseline "
+                "(target >= 50%)"
+            )
+            report(
+                f"  server CPU per request (steadier than req/s on a shared machine): baseline "
+                f"{base_cpu_ms:.3f} ms, Herald {single_cpu_ms:.3f} ms (API and the engine's in-app work) "
+                f"= {base_cpu_ms / single_cpu_ms:.0%} of baseline"
+            )
+            report(backlog("single triggers", single * args.duration, args.duration, drain(settings, herald)))
         bulk_body = {"events": [TRIGGER] * 100}
         bulk = wrk(url, "/v1/events/trigger/bulk", bulk_body, headers, args.duration, 4) * 100
         peak = max(peak, rss_mb(herald.pid))
