@@ -37,7 +37,7 @@ from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
 from herald.kit.idle_ping import ping_connections_after_idle
 from herald.kit.lean_imports import hidden
-from herald.kit.sqlite_in_loop import CONNECT_ARGS, run_sqlite_in_loop
+from herald.kit.sqlite_in_loop import BUSY_TIMEOUT_MS, CONNECT_ARGS, run_sqlite_in_loop
 from herald.kit.sqlite_point_reads import SqlitePointReads
 
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
+            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
         ):
             cursor.execute(pragma)
         cursor.close()
