@@ -37,7 +37,7 @@ from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
 from herald.kit.idle_ping import ping_connections_after_idle
 from herald.kit.lean_imports import hidden
-from herald.kit.sqlite_in_loop import BUSY_TIMEOUT_MS, CONNECT_ARGS, run_sqlite_in_loop
+from herald.kit.sqlite_in_loop import BUSY_TIMEOUT_MS, CONNECT_ARGS, begin_in_loop, run_sqlite_in_loop
 from herald.kit.sqlite_point_reads import SqlitePointReads
 
 if TYPE_CHECKING:
@@ -299,12 +299,15 @@ def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
         if not connection.get_execution_options().get(_WRITE_OPTION, False):
-            connection.exec_driver_sql("BEGIN")
+            if not begin_in_loop(dbapi_connection, "BEGIN"):
+                connection.exec_driver_sql("BEGIN")
             return
         writer.take()
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if not begin_in_loop(dbapi_connection, "BEGIN IMMEDIATE"):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             writer.give_back()
             raise

@@ -54,6 +54,25 @@ def test_a_write_transaction_goes_through_the_thread_only_to_commit(
     assert asyncio.run(scenario()) == {"commit": 1}
 
 
+def test_a_read_transaction_goes_through_the_thread_only_to_commit(
+    server: RunningServer, thread_trips: collections.Counter[str]
+) -> None:
+    async def scenario() -> dict[str, int]:
+        database = Database(server.settings)
+        try:
+            async with database.session(write=False) as warm:
+                await warm.execute(select(Environment.id).limit(1))
+            thread_trips.clear()
+            async with database.session(write=False) as session:
+                names = (await session.execute(select(Environment.name))).scalars().all()
+                assert "Development" in names
+            return dict(thread_trips)
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(scenario()) == {"commit": 1}  # its plain BEGIN takes no lock: in the loop
+
+
 def test_a_write_transaction_waits_for_another_process_writer(server: RunningServer) -> None:
     path = make_url(server.settings.resolved_database_url).database or ""
     other = sqlite3.connect(path, isolation_level=None)
