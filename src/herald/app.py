@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             app.state.job_wakeup,
             settings.fanout_chunk_size,
             first_steps_at_once(settings, app.state.realtime, app.state.job_wakeup),
-            busy_at=settings.busy_at_triggers_in_flight,
+            busy_at=settings.busy_at_triggers_waiting,
         )
         maintenance = [
             asyncio.create_task(
@@ -122,7 +122,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                         settings,
                         app.state.realtime,
                         app.state.job_wakeup,
-                        foreground=app.state.trigger_intake,
+                        # SQLite: the worker's transactions hold the one write lock the intake's
+                        # commits wait for. PostgreSQL's intake waits on the database, not on the
+                        # worker; yielding there only delayed deliveries (p99 0.2-0.8 s at 500/s).
+                        foreground=app.state.trigger_intake if database.is_sqlite else None,
                     )
                     await stack.enter_async_context(engine_running(database, settings, worker))
                 yield

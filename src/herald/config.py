@@ -97,14 +97,15 @@ class Settings(BaseSettings):
             "notification (the trigger's, or a topic fan-out chunk's) instead of through the queue."
         ),
     )
-    busy_at_triggers_in_flight: int = Field(
+    busy_at_triggers_waiting: int = Field(
         default=16,
         ge=1,
         le=100_000,
         description=(
-            "Triggers in flight (received, not yet answered) from which `herald serve` counts as "
-            "busy: it then stores each trigger with a job that expands it later, instead of "
-            "expanding it in the request, and its in-process worker yields to the requests."
+            "Triggers waiting for a group commit (queued, or in the one being made) from which "
+            "`herald serve` counts as busy: it then stores each trigger with a job that expands it "
+            "later, instead of expanding it in the request, and its in-process worker yields to "
+            "the requests."
         ),
     )
     fanout_chunk_size: int = Field(

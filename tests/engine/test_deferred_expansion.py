@@ -20,9 +20,9 @@ from tests.support import RunningServer
 
 @pytest.fixture
 def busy_api(settings: Settings) -> Iterator[RunningServer]:
-    """An API without a worker that counts as busy from one trigger in flight: it defers the
-    expansion of every trigger."""
-    yield from api_without_worker(settings.model_copy(update={"busy_at_triggers_in_flight": 1}))
+    """An API without a worker that counts as busy from one trigger waiting to be stored: it
+    defers the expansion of every trigger."""
+    yield from api_without_worker(settings.model_copy(update={"busy_at_triggers_waiting": 1}))
 
 
 def _kinds(rows: Rows, transaction_id: str) -> list[tuple[str, str]]:

@@ -9,12 +9,14 @@ committed, so an acknowledged trigger is durable, exactly as with a transaction 
 If a shared transaction fails, its requests are stored again one by one, so that one bad
 request gets its own error and the others succeed.
 
-While the server is busy (at least `busy_at` triggers in flight: received and not yet answered),
-a trigger is stored as its event and a job that expands it (`events.expansion`), not expanded
-in the request: requests are answered at the rate the server can store events, and the
-in-process worker, which yields to requests meanwhile (`busy` is its `Foreground`), expands
-them as it can. Otherwise the transaction expands its triggers itself (notifications, first
-in-app messages), which is the quickest way from a trigger to its message.
+While the server is busy (at least `busy_at` triggers waiting for a group commit: queued, or in
+the one being made), a trigger is stored as its event and a job that expands it
+(`events.expansion`), not expanded in the request: requests are answered at the rate the server
+can store events, and the worker expands them as it can (on SQLite, the in-process worker
+yields to the requests meanwhile: `busy` is its `Foreground`). Otherwise the transaction expands
+its triggers itself (notifications, first in-app messages), which is the quickest way from a
+trigger to its message. Triggers still in their checks do not count: on a database that answers
+slowly (PostgreSQL) many are in flight at a moderate rate, and no commit has a queue.
 
 A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
 commit with the work) stores its triggers in that transaction instead.
@@ -68,42 +70,39 @@ class TriggerIntake:
         self.first_steps = first_steps
         self.max_requests_per_commit = max_requests_per_commit
         self.busy_at = busy_at
-        self._in_flight = 0
+        self._waiting = 0
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
 
     def busy(self) -> bool:
-        """Whether at least `busy_at` triggers are in flight."""
-        return self._in_flight >= self.busy_at
+        """Whether at least `busy_at` triggers wait for a group commit."""
+        return self._waiting >= self.busy_at
 
     async def accept(self, session: AsyncSession | None, scope: EnvironmentScope, check: Check) -> Stored:
         """The answers to one request's triggers, once they are stored (or refused). `session`
         is the request's own, if it has one."""
-        counted = 1  # until its triggers are known, a request counts as one
-        self._in_flight += counted
-        try:
-            checked = await check(TriggerChecks(self.definitions, scope))
-            triggers = to_store(checked)
-            self._in_flight += len(triggers) - counted
-            counted = len(triggers)
-            if not triggers:
-                return answers(checked, [])
-            if session is not None and session.in_transaction():
-                stored = await self._batch(session, scope, utc_now()).store(triggers, defer=self.busy())
-                if enqueued_pending_jobs(session):
-                    after_commit(session, self._wake_worker)
-                return answers(checked, stored)
-            return answers(checked, await self._store_in_group(scope, triggers))
-        finally:
-            self._in_flight -= counted
+        checked = await check(TriggerChecks(self.definitions, scope))
+        triggers = to_store(checked)
+        if not triggers:
+            return answers(checked, [])
+        if session is not None and session.in_transaction():
+            stored = await self._batch(session, scope, utc_now()).store(triggers, defer=self.busy())
+            if enqueued_pending_jobs(session):
+                after_commit(session, self._wake_worker)
+            return answers(checked, stored)
+        return answers(checked, await self._store_in_group(scope, triggers))
 
     async def _store_in_group(self, scope: EnvironmentScope, triggers: list[PreparedTrigger]) -> Stored:
         waiting = _Waiting(scope, triggers, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
+        self._waiting += len(triggers)
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_queued())
-        # Shielded: a client that disconnects does not take its triggers out of a commit in flight.
-        return await asyncio.shield(waiting.stored)
+        try:
+            # Shielded: a client that disconnects does not take its triggers out of a commit in flight.
+            return await asyncio.shield(waiting.stored)
+        finally:
+            self._waiting -= len(triggers)
 
     async def _commit_queued(self) -> None:
         try:

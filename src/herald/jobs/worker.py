@@ -6,7 +6,7 @@ long and another worker took the job) is rolled back, so its database effects ne
 twice. Failures are retried with exponential backoff and jitter until `max_attempts`, then
 the job ends failed with the reason recorded.
 
-In a process that also answers requests (`herald serve`), the worker yields to them: while its
+In a process that also answers requests (`herald serve` on SQLite), the worker yields to them: while its
 `Foreground` says it is busy, the worker runs one small batch at a time and pauses after each,
 so that it takes at most `busy_share` of the time; what it leaves waits in the queue (the
 database) until the requests slow down. It yields so for `busy_yield_seconds` at most: a
@@ -154,11 +154,15 @@ class JobWorker:
 
     async def _yield_to_foreground(self) -> None:
         """One small batch once the running ones are done, then a pause long enough that the
-        worker took at most `busy_share` of the time (or, with nothing due, the idle wait)."""
+        batch took at most `busy_share` of the time (or, with nothing due, the idle wait). What
+        the batch took is the CPU this thread (the event loop's) spent meanwhile: all of its time
+        when requests saturate it, and little when the batch mostly waited for the database
+        (PostgreSQL) while requests were few: its wall time would then make long pauses where
+        there is nothing to yield to."""
         if self._running:
             await asyncio.wait(self._running)
             return
-        started = time.monotonic()
+        started = time.thread_time()
         try:
             leased = await self.start_due_jobs(self.settings.busy_batch_size)
         except Exception:
@@ -168,7 +172,7 @@ class JobWorker:
             await self.wakeup.wait(await self._idle_seconds())
             return
         await self.drain()
-        took = time.monotonic() - started
+        took = time.thread_time() - started
         await asyncio.sleep(min(_LONGEST_PAUSE_SECONDS, took * (1 / self.settings.busy_share - 1)))
 
     async def start_due_jobs(self, limit: int | None = None) -> int:
