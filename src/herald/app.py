@@ -20,7 +20,7 @@ from herald.environments.endpoints import router as environments_router
 from herald.errors import index_route_methods, install_error_handlers
 from herald.events.endpoints import router as events_router
 from herald.events.fast_path import TriggerFastPath
-from herald.events.intake import TriggerIntake
+from herald.events.intake import SQLITE_BUSY_AT, TriggerIntake
 from herald.feed.endpoints import router as feed_router
 from herald.feed.endpoints import v1_router as feed_v1_router
 from herald.health.endpoints import router as health_router
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             app.state.job_wakeup,
             settings.fanout_chunk_size,
             first_steps_at_once(settings, app.state.realtime, app.state.job_wakeup),
-            busy_at=settings.busy_at_triggers_waiting,
+            busy_at=settings.busy_at_triggers_waiting or (SQLITE_BUSY_AT if database.is_sqlite else None),
         )
         maintenance = [
             asyncio.create_task(
