@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                         app.state.job_wakeup,
                         # SQLite: the worker's transactions hold the one write lock the intake's
                         # commits wait for. PostgreSQL's intake waits on the database, not on the
-                        # worker; yielding there only delayed deliveries (p99 0.2-0.8 s at 500/s).
+                        # worker; yielding there only delayed deliveries (p99 0.2-1.3 s at 500/s).
                         foreground=app.state.trigger_intake if database.is_sqlite else None,
                     )
                     await stack.enter_async_context(engine_running(database, settings, worker))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -358,6 +358,21 @@ def test_retry_delay_grows_and_is_capped() -> None:
     assert retry_delay(30, settings, jitter=lambda: 1.0) == 60
 
 
+async def _run_until(worker: JobWorker, done: Callable[[], bool]) -> None:
+    """Run the worker's loop until `done` (checked every 10 ms, 30 s at most), then stop it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(3000):  # a bound, never a measure
+            if done():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        worker.wakeup.notify()
+        await task
+
+
 class SwitchedForeground:
     """Requests wait (`busy`) until the test says they no longer do."""
 
@@ -401,17 +416,7 @@ async def test_a_worker_yields_to_a_busy_foreground_one_small_batch_at_a_time(
         batch_handlers={"batch": many},
         foreground=foreground,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        for _ in range(3000):  # a bound, never a measure
-            if sum(batches) >= 40:
-                break
-            await asyncio.sleep(0.01)
-    finally:
-        stop.set()
-        worker.wakeup.notify()
-        await task
+    await _run_until(worker, lambda: sum(batches) >= 40)
     assert batches == [4, 4, 4, 28]
     assert not overlapped
     assert {job.status for job in (await job_rows(database)).values()} == {JobStatus.COMPLETED}
@@ -432,15 +437,5 @@ async def test_a_worker_stops_yielding_to_a_foreground_busy_for_too_long(
     worker = JobWorker(
         database, {}, JobWakeUp(), impatient, clock, batch_handlers={"batch": many}, foreground=foreground
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        for _ in range(3000):  # a bound, never a measure
-            if sum(batches) >= 40:
-                break
-            await asyncio.sleep(0.01)
-    finally:
-        stop.set()
-        worker.wakeup.notify()
-        await task
+    await _run_until(worker, lambda: sum(batches) >= 40)
     assert batches == [40]

@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.engine.dispatch import EventRun, FirstSteps
+from herald.engine.dispatch import EventRun
 from herald.engine.payload_schema import validate_payload
 from herald.engine.repository import NotificationRepository
 from herald.engine.snapshot import workflow_snapshot
@@ -110,23 +110,9 @@ class TriggerChecks:
         return PreparedTrigger(request, transaction_id, snapshot, _tenant(request.tenant))
 
 
-class TriggerBatch:
+class TriggerBatch(EventExpansion):
     """The writing phase, in the caller's transaction: the events, then their expansion, at
     once or (`defer`) by the worker."""
-
-    def __init__(
-        self,
-        session: AsyncSession,
-        scope: EnvironmentScope,
-        now: datetime,
-        fanout_chunk: int,
-        first_steps: FirstSteps | None = None,
-    ) -> None:
-        self.session = session
-        self.scope = scope
-        self.now = now
-        self.fanout_chunk = fanout_chunk
-        self.first_steps = first_steps
 
     async def store(
         self, prepared: Sequence[PreparedTrigger], *, defer: bool = False
@@ -159,10 +145,7 @@ class TriggerBatch:
         if defer:
             await JobRepository(self.session, self.scope).enqueue(expansion_jobs(accepted), self.now)
         else:
-            expansion = EventExpansion(
-                self.session, self.scope, self.now, self.fanout_chunk, self.first_steps
-            )
-            await expansion.expand(accepted)
+            await self.expand(accepted)
         return [
             _response("processed", item.transaction_id)
             if position in inserted

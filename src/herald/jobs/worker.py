@@ -157,8 +157,8 @@ class JobWorker:
         batch took at most `busy_share` of the time (or, with nothing due, the idle wait). What
         the batch took is the CPU this thread (the event loop's) spent meanwhile: all of its time
         when requests saturate it, and little when the batch mostly waited for the database
-        (PostgreSQL) while requests were few: its wall time would then make long pauses where
-        there is nothing to yield to."""
+        while requests were few: its wall time would then make long pauses where there is
+        nothing to yield to."""
         if self._running:
             await asyncio.wait(self._running)
             return
