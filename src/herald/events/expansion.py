@@ -75,22 +75,19 @@ def expansion_jobs(events: Sequence[AcceptedEvent]) -> list[NewJob]:
     for start in range(0, len(events), EVENTS_PER_JOB):
         part = events[start : start + EVENTS_PER_JOB]
         transaction_id = part[0].run.transaction_id if len(part) == 1 else None
-        jobs.append(
-            NewJob(
-                EXPAND_JOB, {"events": [_job_entry(event) for event in part]}, transaction_id=transaction_id
-            )
-        )
+        entries = [_job_entry(event) for event in part]
+        jobs.append(NewJob(EXPAND_JOB, {"events": entries}, transaction_id=transaction_id))
     return jobs
 
 
 def _job_entry(event: AcceptedEvent) -> dict[str, Any]:
     entry: dict[str, Any] = {"event": event.run.event_id}
-    if event.recipients is not None:
-        entry["to"] = _RECIPIENTS.dump_python(
-            event.recipients, mode="json", by_alias=True, exclude_unset=True
-        )
+    recipients = event.recipients
+    if recipients is not None:
+        ids_only = all(type(recipient) is str for recipient in recipients)
+        entry["to"] = list(recipients) if ids_only else _RECIPIENTS.dump_python(recipients, **_AS_GIVEN)
     if event.actor is not None:
-        entry["actor"] = _ACTOR.dump_python(event.actor, mode="json", by_alias=True, exclude_unset=True)
+        entry["actor"] = _ACTOR.dump_python(event.actor, **_AS_GIVEN)
     return entry
 
 
