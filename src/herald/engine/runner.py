@@ -65,7 +65,6 @@ from herald.jobs.repository import JobRepository
 from herald.jobs.schemas import LeasedJob, NewJob
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import BatchHandler, Clock, JobHandler, PermanentJobError
-from herald.kit.after_commit import after_commit
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import utc_now
 from herald.preferences.service import channel_enabled
@@ -262,14 +261,8 @@ class StepRunner:
         _log_line(ctx.session, ctx.scope, ctx.notification_id, ctx.job_id, ctx.step, status, detail, reason)
 
     def _wake_after_commit(self, session: AsyncSession) -> None:
-        wakeup = self.wakeup
-        if wakeup is None:
-            return
-
-        async def wake() -> None:
-            wakeup.notify()
-
-        after_commit(session, wake)
+        if self.wakeup is not None:
+            self.wakeup.notify_after_commit(session)
 
 
 def _fanout_like(

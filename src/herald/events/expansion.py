@@ -26,7 +26,6 @@ from herald.jobs.repository import JobRepository, enqueued_pending_jobs
 from herald.jobs.schemas import BatchResult, LeasedJob, NewJob
 from herald.jobs.wakeup import JobWakeUp
 from herald.jobs.worker import Clock, PermanentJobError
-from herald.kit.after_commit import after_commit
 from herald.kit.scope import EnvironmentScope
 from herald.subscribers import service as subscribers
 from herald.subscribers.repository import SubscriberRepository
@@ -243,12 +242,7 @@ class ExpansionJobs:
             events = await self._accepted_events(session, scope, group)
             await EventExpansion(session, scope, now, self.fanout_chunk, self.first_steps).expand(events)
         if self.wakeup is not None and enqueued_pending_jobs(session):
-            wakeup = self.wakeup
-
-            async def wake() -> None:
-                wakeup.notify()
-
-            after_commit(session, wake)
+            self.wakeup.notify_after_commit(session)
         return BatchResult()
 
     async def _accepted_events(

@@ -39,7 +39,6 @@ from herald.events.schemas import TriggerEventResponseDto
 from herald.events.service import Checked, PreparedTrigger, TriggerBatch, TriggerChecks, answers, to_store
 from herald.jobs.repository import enqueued_pending_jobs
 from herald.jobs.wakeup import JobWakeUp
-from herald.kit.after_commit import after_commit
 from herald.kit.scope import EnvironmentScope
 from herald.kit.time import utc_now
 from herald.workflows.repository import WorkflowDefinitions
@@ -92,7 +91,7 @@ class TriggerIntake:
         if session is not None and session.in_transaction():
             stored = await self._batch(session, scope, utc_now()).store(triggers, defer=self.busy())
             if enqueued_pending_jobs(session):
-                after_commit(session, self._wake_worker)
+                self.wakeup.notify_after_commit(session)
             return answers(checked, stored)
         return answers(checked, await self._store_in_group(scope, triggers))
 
@@ -155,9 +154,6 @@ class TriggerIntake:
 
     def _batch(self, session: AsyncSession, scope: EnvironmentScope, now: datetime) -> TriggerBatch:
         return TriggerBatch(session, scope, now, self.fanout_chunk, self.first_steps)
-
-    async def _wake_worker(self) -> None:
-        self.wakeup.notify()
 
 
 def _settle(waiting: _Waiting, outcome: Stored | BaseException) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 
 import structlog
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.jobs.repository import NOTIFY_CHANNEL
+from herald.kit.after_commit import after_commit
 
 log = structlog.get_logger("herald.jobs")
 
@@ -22,6 +24,14 @@ class JobWakeUp:
 
     def notify(self) -> None:
         self._event.set()
+
+    def notify_after_commit(self, session: AsyncSession) -> None:
+        """Wake the worker once the session's transaction has committed (not if it rolls back)."""
+
+        async def wake() -> None:
+            self.notify()
+
+        after_commit(session, wake)
 
     async def wait(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
