@@ -129,14 +129,10 @@ class InLoopCursor(AsyncAdapt_aiosqlite_cursor):
         async with self._adapt_connection._execute_mutex:
             driver: Any = self._connection  # aiosqlite.Connection: `_execute` runs on its thread
             connection = sqlite3_connection(driver)
-            outcome: Any
-            rows: list[Any]
-            if not _may_wait(operation):
-                outcome, rows = _run(connection, operation, parameters, False)
-            elif _began_without_waiting(connection, operation):
-                outcome, rows = _Outcome(), []
-            else:  # another process writes: wait for it on the thread
+            if _may_wait(operation):  # `begin_in_loop` found the lock taken: wait for it on the thread
                 outcome, rows = await driver._execute(_run, connection, operation, parameters, False)
+            else:
+                outcome, rows = _run(connection, operation, parameters, False)
             self._cursor = outcome
             self._rows = collections.deque(rows)
 
