@@ -137,22 +137,26 @@ def parse_event(
 
 
 class WorkflowTextCache:
-    """Parsed workflow snapshots by their stored JSON text (or, still in memory, by object): the
-    events of one workflow version share one parse (and one `StepSnapshot` per step, so what is
-    prepared per step, such as its Liquid renderer, is prepared once)."""
+    """Workflow snapshots by their stored JSON text, loaded (the dict) and parsed, and parsed
+    snapshots still in memory by object: the events of one workflow version share one load and
+    one parse (and one `StepSnapshot` per step, so what is prepared per step, such as its Liquid
+    renderer, is prepared once). Nothing changes a snapshot once loaded."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: dict[str, ParsedWorkflow] = {}
+        self._loaded: dict[str, dict[str, Any]] = {}
         self._objects: IdentityCache[ParsedWorkflow] = IdentityCache(size)
 
-    def parsed(self, text: str) -> ParsedWorkflow:
-        found = self._items.get(text)
+    def loaded(self, text: str) -> dict[str, Any]:
+        found = self._loaded.get(text)
         if found is None:
-            if len(self._items) >= self.size:
-                self._items.clear()
-            found = self._items[text] = parse_workflow(json.loads(text))
+            if len(self._loaded) >= self.size:
+                self._loaded.clear()
+            found = self._loaded[text] = json.loads(text)
         return found
+
+    def parsed(self, text: str) -> ParsedWorkflow:
+        return self.parsed_object(self.loaded(text))
 
     def parsed_object(self, workflow: dict[str, Any]) -> ParsedWorkflow:
         """The same for a snapshot still in memory (a trigger's: the triggers of one workflow

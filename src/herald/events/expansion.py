@@ -10,7 +10,6 @@ its transaction). Either way the same code runs, so a deferred event ends as an 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.engine.dispatch import EventRun, FirstSteps, fanout_job, start_runs
+from herald.engine.snapshot import WorkflowTextCache
 from herald.events.repository import EventRepository, EventStatus
 from herald.events.schemas import ActorField, RecipientsField, SubscriberPayloadDto, TopicPayloadDto
 from herald.jobs.repository import JobRepository, enqueued_pending_jobs
@@ -228,7 +228,7 @@ class ExpansionJobs:
         self.first_steps = first_steps
         self.wakeup = wakeup
         self.clock = clock
-        self.workflows = WorkflowTexts()
+        self.workflows = WorkflowTextCache()
 
     async def run_one(self, session: AsyncSession, job: LeasedJob) -> None:
         await self.run_batch(session, [job])
@@ -268,7 +268,7 @@ class ExpansionJobs:
             run = EventRun(
                 event_id=row.id,
                 transaction_id=row.transaction_id,
-                workflow=self.workflows.parsed(row.workflow),
+                workflow=self.workflows.loaded(row.workflow),
                 payload=row.payload,
                 overrides=row.overrides or {},
                 actor=None,
@@ -278,24 +278,6 @@ class ExpansionJobs:
             events.append(AcceptedEvent(run, _as_list(recipients), actor))
         await repository.mark_expanded([event.run.event_id for event in events], self.clock())
         return events
-
-
-class WorkflowTexts:
-    """Workflow snapshots by their stored JSON text: the events of one workflow version share
-    one parsed object, so what is derived from it (its channels, its renderers) is derived once.
-    Nothing changes a snapshot once parsed."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._items: dict[str, dict[str, Any]] = {}
-
-    def parsed(self, text: str) -> dict[str, Any]:
-        found = self._items.get(text)
-        if found is None:
-            if len(self._items) >= self.size:
-                self._items.clear()
-            found = self._items[text] = json.loads(text)
-        return found
 
 
 def _as_list(recipients: Recipient | list[Recipient] | None) -> list[Recipient] | None:
