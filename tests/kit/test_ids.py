@@ -1,16 +1,23 @@
-"""Ids: random UUIDs in their canonical text."""
+"""Ids: time-ordered UUIDs in their canonical text."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from herald.kit.ids import random_uuid
+from herald.kit.ids import time_ordered_uuid
 
 
-def test_random_uuids_are_canonical_version_4_and_distinct() -> None:
-    made = [random_uuid() for _ in range(2000)]
-    for text in made:
-        parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
-        assert str(parsed) == text
+def test_time_ordered_uuids_are_canonical_version_7_distinct_and_in_order() -> None:
+    before = time.time_ns() // 1_000_000
+    made = [time_ordered_uuid() for _ in range(2000)]
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(text) for text in made]
+    for text, value in zip(made, parsed, strict=True):
+        assert (value.version, value.variant) == (7, uuid.RFC_4122)
+        assert str(value) == text
+        assert before <= value.int >> 80 <= after  # the Unix milliseconds
     assert len(set(made)) == len(made)
+    # The time and the fraction of the millisecond (the first 64 bits) never go back.
+    heads = [value.int >> 64 for value in parsed]
+    assert heads == sorted(heads)

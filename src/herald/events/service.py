@@ -37,7 +37,7 @@ from herald.events.schemas import (
     TriggerEventToAllRequestDto,
 )
 from herald.jobs.repository import JobRepository
-from herald.kit.ids import random_uuid
+from herald.kit.ids import time_ordered_uuid
 from herald.kit.scope import EnvironmentScope
 from herald.models import Workflow
 from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
@@ -97,7 +97,7 @@ class TriggerChecks:
             raise FieldValidationError(
                 {"name": f'Workflow with identifier "{request.name}" was not found'}, {"name": request.name}
             )
-        transaction_id = request.transaction_id or random_uuid()
+        transaction_id = request.transaction_id or time_ordered_uuid()
         if not workflow.active:
             return _response("trigger_not_active", transaction_id)
         if not workflow.steps:

@@ -32,19 +32,29 @@ def is_object_id(value: str) -> bool:
 
 _random_pool = bytearray()
 _RANDOM_POOL_SIZE = 4096
+_RANDOM_BYTES = 8
 
 
-def random_uuid() -> str:
-    """A random (version 4) UUID in its canonical text, as `str(uuid.uuid4())` gives it: a
-    trigger without a transactionId gets one. The bytes come from the system's random source a
-    pool at a time (one system call per 256 UUIDs: a call per UUID took a tenth of a busy
-    server's time under bulk triggers), with no UUID object made."""
+def time_ordered_uuid() -> str:
+    """A version 7 UUID (RFC 9562) in its canonical text: a trigger without a transactionId
+    gets one. Version 7 rather than Novu's random version 4 because the transactionId is
+    indexed in four tables (events, notifications, jobs, messages): random keys put each
+    insert on another page of those indexes, and a table of 250,000 events took ~40 us per
+    row to commit that way, against ~3 with ids in time order (bench/results/triggers.txt).
+
+    48 bits of Unix milliseconds, then (as `rand_a`) 12 bits of the fraction of the
+    millisecond, so that ids a process makes one after another sort in order, then 62
+    random bits. The random bytes come from the system's random source a pool at a time
+    (one system call per 512 ids: a call per id took a tenth of a busy server's time under
+    bulk triggers), with no UUID object made."""
+    nanoseconds = time.time_ns()
+    milliseconds, fraction = divmod(nanoseconds, 1_000_000)
     with _counter_lock:
         if not _random_pool:
             _random_pool.extend(os.urandom(_RANDOM_POOL_SIZE))
-        raw = _random_pool[-16:]
-        del _random_pool[-16:]
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    text = raw.hex()
+        tail = _random_pool[-_RANDOM_BYTES:]
+        del _random_pool[-_RANDOM_BYTES:]
+    tail[0] = (tail[0] & 0x3F) | 0x80
+    head = (milliseconds << 16) | 0x7000 | (fraction * 4096 // 1_000_000)
+    text = f"{head:016x}{tail.hex()}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
