@@ -52,6 +52,31 @@ def redact_secrets(_logger: Any, _method: str, event: MutableMapping[str, Any]) 
     return event
 
 
+_LEVEL_OF_METHOD = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "exception": logging.ERROR,
+}
+
+
+class _LevelCheckedLogger(structlog.stdlib.BoundLogger):
+    """structlog's stdlib logger, except that a line below the logger's level is dropped before
+    its event is built: `filter_by_level` drops it only after the event dict is made and by
+    raising DropEvent, which cost a request ~7 us for the log line of every request at
+    `warning`."""
+
+    def _proxy_to_logger(
+        self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any
+    ) -> Any:
+        level = _LEVEL_OF_METHOD.get(method_name)
+        if level is not None and not self._logger.isEnabledFor(level):
+            return None
+        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+
+
 def configure_logging(level: str = "info") -> None:
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
@@ -63,14 +88,15 @@ def configure_logging(level: str = "info") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        # Dropping an event below the level first spares the rest (a line per request at `warning`).
+        # Kept behind `_LevelCheckedLogger` for loggers bound before `configure` (structlog's
+        # own default wrapper): dropping an event below the level first spares the rest.
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=_LevelCheckedLogger,
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
