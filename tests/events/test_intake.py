@@ -9,7 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from herald.auth.service import authenticate
 from herald.db import Database
+from herald.events.intake import Check, TriggerIntake
+from herald.events.schemas import TriggerEventRequestDto
+from herald.events.service import check_trigger
+from herald.jobs.wakeup import JobWakeUp
 from herald.models import Message, Notification
 from tests.engine.helpers import Rows, create_workflow, in_app, step
 from tests.support import RunningServer, start_server
@@ -77,6 +82,44 @@ def test_concurrent_triggers_are_each_stored_once_and_answered(server: RunningSe
     contents = sorted(m.content for m in rows.messages(Message.transaction_id.like("burst-%")))
     assert len(contents) == 60
     assert set(contents) - {"", "3"} == {str(n) for n in range(60) if n != 3}
+
+
+def test_a_request_canceled_while_its_triggers_wait_for_the_commit_still_stores_them(
+    server: RunningServer,
+) -> None:
+    """The client went away (its request task is canceled) after its trigger was queued for a
+    group commit: the trigger is stored all the same, as a server that acknowledged nothing yet
+    may do, and the intake goes on answering others."""
+    with server.client() as client:
+        create_workflow(client, "left", [in_app()])
+
+    async def scenario() -> None:
+        database = Database(server.settings)
+        try:
+            intake = TriggerIntake(database, JobWakeUp(), fanout_chunk=100)
+            scope = await authenticate(database, server.headers()["Authorization"])
+
+            def trigger(transaction_id: str) -> Check:
+                body = TriggerEventRequestDto.model_validate(
+                    {"name": "left", "to": "a", "transactionId": transaction_id}
+                )
+                return lambda checks: check_trigger(checks, body)
+
+            canceled = asyncio.create_task(intake.accept(None, scope, trigger("tx-left")))
+            while intake._waiting == 0:  # until the trigger is queued for a commit
+                await asyncio.sleep(0)
+            canceled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await canceled
+            [answer] = await intake.accept(None, scope, trigger("tx-stayed"))
+            assert answer.status == "processed"
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())
+    rows = Rows(server.settings)
+    assert {event.transaction_id for event in rows.events()} >= {"tx-left", "tx-stayed"}
+    rows.settled("tx-left")
 
 
 def test_a_failed_trigger_write_does_not_fail_the_others_committed_with_it(server: RunningServer) -> None:

@@ -102,8 +102,9 @@ class TriggerIntake:
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_queued())
         try:
-            # Shielded: a client that disconnects does not take its triggers out of a commit in flight.
-            return await asyncio.shield(waiting.stored)
+            # A request canceled meanwhile (its client went away) cancels only this future: its
+            # triggers stay in the queue, or in the commit in flight, and are stored.
+            return await waiting.stored
         finally:
             self._waiting -= len(triggers)
 
