@@ -88,8 +88,8 @@ def configure_logging(level: str = "info") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        # Kept behind `_LevelCheckedLogger` for loggers bound before `configure` (structlog's
-        # own default wrapper): dropping an event below the level first spares the rest.
+        # `_LevelCheckedLogger` drops most lines below the level before this; `filter_by_level`
+        # still drops any other (a method name it does not map) before the rest of the chain.
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,

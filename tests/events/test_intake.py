@@ -96,7 +96,8 @@ def test_a_request_canceled_while_its_triggers_wait_for_the_commit_still_stores_
     async def scenario() -> None:
         database = Database(server.settings)
         try:
-            intake = TriggerIntake(database, JobWakeUp(), fanout_chunk=100)
+            # Busy from one waiting trigger: the wait below can see it queued.
+            intake = TriggerIntake(database, JobWakeUp(), fanout_chunk=100, busy_at=1)
             scope = await authenticate(database, server.headers()["Authorization"])
 
             def trigger(transaction_id: str) -> Check:
@@ -106,7 +107,7 @@ def test_a_request_canceled_while_its_triggers_wait_for_the_commit_still_stores_
                 return lambda checks: check_trigger(checks, body)
 
             canceled = asyncio.create_task(intake.accept(None, scope, trigger("tx-left")))
-            while intake._waiting == 0:  # until the trigger is queued for a commit
+            while not intake.busy():  # until the trigger is queued for a commit
                 await asyncio.sleep(0)
             canceled.cancel()
             with pytest.raises(asyncio.CancelledError):

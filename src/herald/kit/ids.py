@@ -43,8 +43,8 @@ def time_ordered_uuid() -> str:
     row to commit that way, against ~3 with ids in time order (bench/results/triggers.txt).
 
     48 bits of Unix milliseconds, then (as `rand_a`) 12 bits of the fraction of the
-    millisecond, so that ids a process makes one after another sort in order, then 62
-    random bits. The random bytes come from the system's random source a pool at a time
+    millisecond, so that ids made one after another land next to each other in an index,
+    then 62 random bits. The random bytes come from the system's random source a pool at a time
     (one system call per 512 ids: a call per id took a tenth of a busy server's time under
     bulk triggers), with no UUID object made."""
     nanoseconds = time.time_ns()
