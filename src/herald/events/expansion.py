@@ -29,7 +29,7 @@ from herald.jobs.worker import Clock, PermanentJobError
 from herald.kit.scope import EnvironmentScope
 from herald.subscribers import service as subscribers
 from herald.subscribers.repository import SubscriberRepository
-from herald.subscribers.schemas import CreateSubscriberRequestDto, SubscriberResponseDto
+from herald.subscribers.schemas import PROFILE_FIELDS, CreateSubscriberRequestDto, SubscriberResponseDto
 from herald.topics.repository import TopicRepository
 
 EXPAND_JOB = "events.expand"
@@ -41,17 +41,7 @@ _ACTOR: TypeAdapter[Any] = TypeAdapter(ActorField)
 _AS_GIVEN: dict[str, Any] = {"mode": "json", "by_alias": True, "exclude_unset": True}
 """Recipients and actors dumped as the request gave them: a subscriber object's absent
 fields stay absent, so that its upsert keeps them."""
-_ACTOR_FIELDS = (
-    "subscriberId",
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "avatar",
-    "locale",
-    "timezone",
-    "data",
-)
+_ACTOR_FIELDS = (*PROFILE_FIELDS, "data")
 
 
 @dataclass

@@ -39,6 +39,18 @@ ChatOrPushProvider = Literal[
     "appio",
 ]
 
+PROFILE_FIELDS = (
+    "subscriberId",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "avatar",
+    "locale",
+    "timezone",
+)
+"""A subscriber's own text fields, by their API names: those its templates see by name (with
+`data`), as the subscriber and as the actor."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")

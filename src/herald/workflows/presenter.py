@@ -7,6 +7,7 @@ from typing import Any
 
 from herald.kit.time import iso
 from herald.models import Workflow, WorkflowStep
+from herald.subscribers.schemas import PROFILE_FIELDS
 from herald.workflows.controls import content_issues, control_schema, response_values
 from herald.workflows.repository import SLUG_ID_MARKER
 from herald.workflows.schemas import (
@@ -21,16 +22,6 @@ from herald.workflows.schemas import (
 )
 
 STEP_SLUG_MARKER = "_st_"
-_SUBSCRIBER_FIELDS = (
-    "subscriberId",
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "avatar",
-    "locale",
-    "timezone",
-)
 
 
 def slugify(name: str, fallback: str) -> str:
@@ -136,9 +127,7 @@ def _object(properties: dict[str, Any] | None = None, *, open_: bool = False) ->
 
 def _variables_schema(workflow: Workflow, step: WorkflowStep) -> dict[str, Any]:
     """JSON Schema of what a step's Liquid can read; `steps` lists the digests before it."""
-    person = _object(
-        {name: {"type": "string"} for name in _SUBSCRIBER_FIELDS} | {"data": _object(open_=True)}
-    )
+    person = _object({name: {"type": "string"} for name in PROFILE_FIELDS} | {"data": _object(open_=True)})
     payload = workflow.payload_schema or _object(open_=True)
     earlier_digests: dict[str, Any] = {}
     for earlier in workflow.steps:
