@@ -40,7 +40,6 @@ from herald.engine.flow import (
 )
 from herald.engine.render import RenderError
 from herald.engine.repository import (
-    EventSnapshotRepository,
     ExecutionDetailRepository,
     MessageRepository,
     NotificationRepository,
@@ -52,6 +51,7 @@ from herald.engine.repository import (
 from herald.engine.snapshot import EventSnapshot, SnapshotCache, WorkflowTextCache, event_snapshot
 from herald.engine.steps.base import ContinueNow, StepContext, StepExecutor
 from herald.engine.steps.in_app import IN_APP_PROVIDER, IN_APP_SENT, in_app_message, run_in_app_step
+from herald.events.repository import EventRepository
 from herald.jobs.repository import JobRepository
 from herald.jobs.schemas import BatchResult, LeasedJob, NewJob
 from herald.jobs.wakeup import JobWakeUp
@@ -292,7 +292,7 @@ class StepBatchRunner:
             else:
                 found[event_id] = cached
         if missing:
-            for row in await EventSnapshotRepository(session, scope).rows(missing):
+            for row in await EventRepository(session, scope).rows(missing):
                 parsed = self.workflows.parsed(row.workflow)
                 snapshot = event_snapshot(
                     row.id, row.transaction_id, parsed, row.payload, row.actor, row.tenant, row.context

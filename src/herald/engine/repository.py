@@ -19,7 +19,6 @@ from herald.kit.repository import EnvironmentScopedRepository
 from herald.kit.scope import EnvironmentScope
 from herald.models import (
     GLOBAL_PREFERENCE,
-    Event,
     ExecutionDetail,
     Message,
     Notification,
@@ -195,17 +194,6 @@ class ExecutionDetailRepository(EnvironmentScopedRepository[ExecutionDetail]):
         await insert_rows(self.session, _DETAILS, complete, owned)
 
 
-class EventRow(NamedTuple):
-    id: str
-    transaction_id: str
-    workflow: str
-    """The stored JSON text, unparsed (the events of one workflow version share it)."""
-    payload: dict[str, Any]
-    actor: dict[str, Any] | None
-    tenant: dict[str, Any] | None
-    context: dict[str, Any] | None
-
-
 class SubscriberRow(NamedTuple):
     """The columns of the Liquid `subscriber`."""
 
@@ -231,11 +219,6 @@ _SETTLE = DriverQuery(
 # The reads of a batch of step jobs: one query each, on the driver connection, by primary key
 # lists that are one parameter (the same SQL for every batch size).
 _STATES = DriverQuery("SELECT id, status, subscriber_id, environment_id FROM notifications WHERE id {ids}")
-_EVENTS = DriverQuery(
-    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, actor, tenant, context, environment_id"
-    " FROM events WHERE id {ids}",
-    json_columns=(3, 4, 5, 6),
-)
 _SUBSCRIBERS = DriverQuery(
     "SELECT environment_id, id, subscriber_id, first_name, last_name, email, phone, avatar, locale,"
     " timezone, data, channels, is_online FROM subscribers WHERE id {ids}",
@@ -247,21 +230,6 @@ _SWITCHES = DriverQuery(
     " WHERE subscriber_pk {ids} AND workflow_identifier {ids}",
     json_columns=(2,),
 )
-
-
-class EventSnapshotRepository(EnvironmentScopedRepository[Event]):
-    """The stored workflow snapshots of events, many at once."""
-
-    model = Event
-
-    async def rows(self, event_ids: Sequence[str]) -> list[EventRow]:
-        """By primary key alone, checked against the scope here: with the environment in the
-        WHERE clause, SQLite planned with statistics of a smaller table (they are refreshed
-        every few minutes) walks the environment's index, every event it has, for each batch
-        (see `NotificationRepository.states` for PostgreSQL's same turn)."""
-        rows = await _EVENTS.rows(self.session, event_ids)
-        environment_id = self.scope.environment_id
-        return [EventRow(*row[:7]) for row in rows if row[7] == environment_id]
 
 
 class RecipientRepository(EnvironmentScopedRepository[Subscriber]):
@@ -285,7 +253,7 @@ class PreferenceSwitchRepository(EnvironmentScopedRepository[SubscriberPreferenc
     ) -> dict[tuple[str, str], dict[str, bool]]:
         """Channel switches by (subscriber id, workflow identifier or "" for global); absent
         rows are left out. Found through the (subscriber, workflow) unique index, checked
-        against the scope here (see `EventSnapshotRepository.rows`)."""
+        against the scope here (see `EventRepository.rows`)."""
         rows = await _SWITCHES.rows(self.session, subscriber_pks, [GLOBAL_PREFERENCE, *workflow_identifiers])
         environment_id = self.scope.environment_id
         return {(row[0], row[1]): dict(row[2] or {}) for row in rows if row[3] == environment_id}

@@ -242,7 +242,7 @@ class ExpansionJobs:
         expanded."""
         entries = [(job, entry) for job in jobs for entry in job.args["events"]]
         repository = EventRepository(session, scope)
-        rows = await repository.expansion_rows([entry["event"] for _, entry in entries])
+        rows = {row.id: row for row in await repository.rows([entry["event"] for _, entry in entries])}
         events: list[AcceptedEvent] = []
         for job, entry in entries:
             row = rows.get(entry["event"])

@@ -24,22 +24,25 @@ class EventStatus:
     CANCELED = "canceled"
 
 
-class ExpansionRow(NamedTuple):
+class EventRow(NamedTuple):
+    """What the engine reads of an event: to expand it, and to run its steps."""
+
     id: str
     transaction_id: str
     workflow: str
     """The stored JSON text, unparsed (the events of one workflow version share it)."""
     payload: dict[str, Any]
     overrides: dict[str, Any] | None
+    actor: dict[str, Any] | None
     tenant: dict[str, Any] | None
     context: dict[str, Any] | None
     status: str
 
 
-_EXPANSION_ROWS = DriverQuery(
-    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, overrides, tenant, context, status,"
-    " environment_id FROM events WHERE id {ids}",
-    json_columns=(3, 4, 5, 6),
+_ROWS = DriverQuery(
+    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, overrides, actor, tenant, context,"
+    " status, environment_id FROM events WHERE id {ids}",
+    json_columns=(3, 4, 5, 6, 7),
 )
 
 _MARK_EXPANDED = DriverQuery(
@@ -73,17 +76,18 @@ class EventRepository(EnvironmentScopedRepository[Event]):
         )
         return {position: event_id for position, event_id in enumerate(ids) if event_id in inserted}
 
-    async def expansion_rows(self, event_ids: Sequence[str]) -> dict[str, ExpansionRow]:
-        """By id: what expanding each event needs of its row. By primary key alone, checked
-        against the scope here (see `EventSnapshotRepository.rows`: with the environment in
-        the WHERE clause SQLite may walk every event of the environment)."""
-        rows = await _EXPANSION_ROWS.rows(self.session, event_ids)
+    async def rows(self, event_ids: Sequence[str]) -> list[EventRow]:
+        """Many events at once, by primary key alone, checked against the scope here: with the
+        environment in the WHERE clause, SQLite planned with statistics of a smaller table (they
+        are refreshed every few minutes) walks the environment's index, every event it has, for
+        each batch (see `NotificationRepository.states` for PostgreSQL's same turn)."""
+        rows = await _ROWS.rows(self.session, event_ids)
         environment_id = self.scope.environment_id
-        return {row[0]: ExpansionRow(*row[:8]) for row in rows if row[8] == environment_id}
+        return [EventRow(*row[:9]) for row in rows if row[9] == environment_id]
 
     async def mark_expanded(self, event_ids: Sequence[str], now: datetime) -> None:
         """Pending events, now expanded, are processing (a canceled one stays canceled). By
-        primary key alone: the ids are those `expansion_rows` found in the scope."""
+        primary key alone: the ids are those `rows` found in the scope."""
         await _MARK_EXPANDED.execute(self.session, now, event_ids)
 
     async def set_actors(self, actors: Mapping[str, dict[str, Any]], now: datetime) -> None:
