@@ -297,17 +297,19 @@ def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn) -> None:
             cursor.execute(pragma)
         cursor.close()
 
+    def _begin(connection: Connection, statement: str) -> None:
+        """In the event loop if it need not wait (`begin_in_loop`), else through SQLAlchemy."""
+        if not begin_in_loop(connection.connection.dbapi_connection, statement):
+            connection.exec_driver_sql(statement)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        dbapi_connection = connection.connection.dbapi_connection
         if not connection.get_execution_options().get(_WRITE_OPTION, False):
-            if not begin_in_loop(dbapi_connection, "BEGIN"):
-                connection.exec_driver_sql("BEGIN")
+            _begin(connection, "BEGIN")
             return
         writer.take()
         try:
-            if not begin_in_loop(dbapi_connection, "BEGIN IMMEDIATE"):
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin(connection, "BEGIN IMMEDIATE")
         except BaseException:
             writer.give_back()
             raise
