@@ -52,8 +52,11 @@ def test_schemathesis_finds_no_server_error(unlimited_server: RunningServer, tmp
         "25",
         "--seed",
         "1",
+        # One worker: with two, hypothesis parses lambda sources in two threads at once,
+        # which trips CPython 3.11.7's "AST constructor recursion depth mismatch"
+        # (gh-106905, fixed in later patch releases) and fails the run with no server error.
         "--workers",
-        "2",
+        "1",
         "--report-dir",
         str(tmp_path),
         *[arg for op in EXCLUDED_OPERATIONS for arg in ("--exclude-operation-id", op)],
