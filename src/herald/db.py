@@ -35,6 +35,7 @@ from sqlalchemy.util import await_only
 
 from herald.config import Settings
 from herald.kit.after_commit import run_actions, take_after_commit
+from herald.kit.configuration_cache import ConfigurationCache, SharedGeneration, track_configuration_changes
 from herald.kit.idle_ping import ping_connections_after_idle
 from herald.kit.lean_imports import hidden
 from herald.kit.sqlite_in_loop import BUSY_TIMEOUT_MS, CONNECT_ARGS, begin_in_loop, run_sqlite_in_loop
@@ -56,6 +57,9 @@ _POOL_SIZE = 10
 # key and its workflow) queues for a moment instead of opening overflow connections, which are
 # closed again on return (a connection costs several round trips to set up).
 _CONCURRENT_POINT_READS = 4
+# The tables that the configuration caches (`Database.configuration_cache`) read from: a commit
+# that changes one of them makes every process read those caches' values again.
+CONFIGURATION_TABLES = frozenset({"organizations", "environments", "api_keys", "workflows", "workflow_steps"})
 
 
 class _SqliteWriteTurn:
@@ -71,6 +75,10 @@ class _SqliteWriteTurn:
 
     def give_back(self) -> None:
         self._lock.release()
+
+
+class _ReadSession(Session):
+    """The sync session behind read scopes."""
 
 
 class _WriteSession(Session):
@@ -96,20 +104,34 @@ class Database:
         self._point_read_slots = asyncio.Semaphore(_CONCURRENT_POINT_READS)
         # No BEGIN and ROLLBACK around a single read: two round trips fewer on PostgreSQL.
         self._point_read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._configuration_generation: SharedGeneration | None = None
+        self._configuration_caches: dict[str, ConfigurationCache[Any]] = {}
+        session_info: dict[str, Any] = {}
         if self.is_sqlite:
             run_sqlite_in_loop(self.engine)
             _configure_sqlite(self.engine, self._sqlite_writer)
-            self._sqlite_point_reads = SqlitePointReads(make_url(url).database or "")
+            database_file = make_url(url).database or ""
+            self._sqlite_point_reads = SqlitePointReads(database_file)
+            if database_file and database_file != ":memory:":
+                self._configuration_generation = SharedGeneration.beside(database_file)
         else:
             ping_connections_after_idle(self.engine)
             from herald.kit.postgresql_point_reads import PostgresPointReads  # asyncpg: only here
 
             self._postgresql_point_reads = PostgresPointReads(self.engine, _CONCURRENT_POINT_READS)
-        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        if self._configuration_generation is not None:
+            for session_class in (_ReadSession, _WriteSession):
+                track_configuration_changes(
+                    session_class, session_info, self._configuration_generation, CONFIGURATION_TABLES
+                )
+        self._read_sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_ReadSession, info=session_info
+        )
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}),
             expire_on_commit=False,
             sync_session_class=_WriteSession,
+            info=session_info,
         )
 
     @asynccontextmanager
@@ -186,6 +208,13 @@ class Database:
             result = await connection.execute(statement, parameters or {})
             return [dict(row) for row in result.mappings()]
 
+    def configuration_cache(self, name: str) -> ConfigurationCache[Any]:
+        """The process's cache `name` of values read from `CONFIGURATION_TABLES`, exact across
+        processes (`herald.kit.configuration_cache`); on PostgreSQL one that keeps nothing."""
+        if name not in self._configuration_caches:
+            self._configuration_caches[name] = ConfigurationCache(self._configuration_generation)
+        return self._configuration_caches[name]
+
     async def refresh_planner_statistics(self) -> None:
         """SQLite plans without statistics until ANALYZE runs (a large activity feed then takes
         tens of times longer); PostgreSQL's autovacuum keeps its own. `analysis_limit` makes
@@ -202,6 +231,9 @@ class Database:
             self._sqlite_point_reads.dispose()
         if self._postgresql_point_reads is not None:
             await self._postgresql_point_reads.dispose()
+        if self._configuration_generation is not None:
+            self._configuration_generation.close()
+            self._configuration_generation = None
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
