@@ -32,7 +32,9 @@ def test_regenerate_through_the_api(server: RunningServer) -> None:
 
 
 def test_regenerate_with_the_cli_beside_the_running_server(server: RunningServer) -> None:
+    """Another process regenerates a key the server has just used (and may keep in its cache)."""
     old_key, production_key = server.keys["Production"], server.keys["Development"]
+    assert _status(server, old_key) == 200
     environment = {
         **os.environ,
         "HERALD_DATA_DIR": str(server.settings.data_dir),

@@ -7,7 +7,7 @@ from novu_py import Novu, models
 
 from herald.models import Message, Notification
 from tests.engine.helpers import Rows, create_workflow, in_app
-from tests.support import RunningServer
+from tests.support import RunningServer, start_server
 
 
 def sdk(server: RunningServer) -> Novu:
@@ -227,3 +227,39 @@ def test_a_payload_integer_beyond_64_bits_is_kept_exactly(server: RunningServer)
     rows.settled("tx-big")
     [message] = rows.messages(Message.transaction_id == "tx-big")
     assert message.content == str(big)
+
+
+def test_a_workflow_changed_through_another_server_counts_at_once(server: RunningServer) -> None:
+    """Two servers on one database: the one that triggers may keep the workflow in its cache;
+    a change or a deletion committed by the other still decides its next trigger."""
+    other = start_server(server.settings)
+    trigger = {"name": "strict", "to": "a", "payload": {}}
+    try:
+        with server.client() as client, other.client() as other_client:
+            created = create_workflow(client, "strict", [in_app()])
+            assert other_client.post("/v1/events/trigger", json=trigger).status_code == 201
+            changed = {
+                "name": created["name"],
+                "workflowId": "strict",
+                "steps": [in_app()],
+                "validatePayload": True,
+                "payloadSchema": {
+                    "type": "object",
+                    "properties": {"n": {"type": "number"}},
+                    "required": ["n"],
+                },
+            }
+            assert client.put("/v2/workflows/strict", json=changed).status_code == 200
+            refused = other_client.post("/v1/events/trigger", json=trigger)
+            assert refused.status_code == 400 and refused.json()["type"] == "PAYLOAD_VALIDATION_ERROR"
+            assert (
+                other_client.post("/v1/events/trigger", json={**trigger, "payload": {"n": 1}}).status_code
+                == 201
+            )
+            assert client.delete("/v2/workflows/strict").status_code == 204
+            assert (
+                other_client.post("/v1/events/trigger", json={**trigger, "payload": {"n": 1}}).status_code
+                == 422
+            )
+    finally:
+        other.stop()

@@ -10,6 +10,7 @@ from herald.db import Database
 from herald.kit.scope import EnvironmentScope
 from herald.models import ApiKey, Environment
 
+_SCOPES_BY_KEY_HASH = "scopes-by-secret-key-hash"
 _SCOPE_BY_KEY_HASH = (
     select(Environment.id, Environment.organization_id)
     .join(ApiKey, ApiKey.environment_id == Environment.id)
@@ -18,13 +19,22 @@ _SCOPE_BY_KEY_HASH = (
 
 
 async def find_scope_by_hash(database: Database, key_hash: str) -> EnvironmentScope | None:
-    """The environment whose secret key has this hash, as committed now (no cache: a
-    regenerated key stops matching in every process the moment its transaction commits)."""
+    """The environment whose secret key has this hash, as committed now: a regenerated key
+    stops matching in every process once its regeneration has committed (the cache keeps a
+    match only until a configuration change commits: `herald.kit.configuration_cache`).
+    Unknown hashes are never cached."""
+    cache = database.configuration_cache(_SCOPES_BY_KEY_HASH)
+    scope: EnvironmentScope | None = cache.get(key_hash)
+    if scope is not None:
+        return scope
+    token = cache.token()
     rows = await database.point_read(_SCOPE_BY_KEY_HASH, {"key_hash": key_hash})
     if not rows:
         return None
     row = rows[0]
-    return EnvironmentScope(environment_id=row["id"], organization_id=row["organization_id"])
+    scope = EnvironmentScope(environment_id=row["id"], organization_id=row["organization_id"])
+    cache.put(key_hash, scope, token)
+    return scope
 
 
 class ApiKeyRepository:

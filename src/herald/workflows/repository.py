@@ -67,21 +67,36 @@ _STEPS_OF_WORKFLOW = (
     .order_by(_STEP_TABLE.c.position)
 )
 _MAX_CACHED_DEFINITIONS = 10_000
+_WORKFLOW_DEFINITIONS = "workflow-definitions"
 _LAST_TRIGGERED_RESOLUTION = timedelta(seconds=1)
 _MARKED_BY_THIS_PROCESS: dict[str, datetime] = {}
 
 
 class WorkflowDefinitions:
     """Workflows as triggers need them (with their steps, attached to no session), read outside
-    any transaction (`Database.point_read`) through a per-process cache. Every use checks the
-    committed row's id and `updatedAt` (every change of a workflow or its steps sets it), so a
-    change or a deletion made by any process is seen at once."""
+    any transaction (`Database.point_read`) through per-process caches. A workflow is used as
+    cached while no configuration change has committed since it was checked
+    (`Database.configuration_cache`); otherwise its committed row's id and `updatedAt` (every
+    change of a workflow or its steps sets it) are read, and the whole workflow only if they
+    moved. So a change or a deletion made by any process is seen at once."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self._cache: dict[tuple[str, str], Workflow] = {}
+        self._unchanged = database.configuration_cache(_WORKFLOW_DEFINITIONS)
 
     async def find(self, scope: EnvironmentScope, identifier: str) -> Workflow | None:
+        key = (scope.environment_id, identifier)
+        unchanged: Workflow | None = self._unchanged.get(key)
+        if unchanged is not None:
+            return unchanged
+        token = self._unchanged.token()
+        workflow = await self._checked(scope, identifier)
+        if workflow is not None:
+            self._unchanged.put(key, workflow, token)
+        return workflow
+
+    async def _checked(self, scope: EnvironmentScope, identifier: str) -> Workflow | None:
         key = (scope.environment_id, identifier)
         where = {
             "environment_id": scope.environment_id,
@@ -129,7 +144,9 @@ class WorkflowRepository(EnvironmentScopedRepository[Workflow]):
     async def mark_triggered(self, workflow_ids: Collection[str], now: datetime) -> None:
         """Set `lastTriggeredAt`, at most once a second per workflow (under load the row is hot),
         leaving `updatedAt` (the workflow's last change) as it is. A workflow this process marked
-        less than a second ago is not even asked for (most group commits of triggers)."""
+        less than a second ago is not even asked for (most group commits of triggers). It counts
+        as a configuration change (`herald.kit.configuration_cache`): under load, the cached
+        keys and workflows are checked again once a second."""
         due = [
             workflow_id
             for workflow_id in workflow_ids
