@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -85,6 +86,8 @@ def test_unexpected_failure_is_500_with_error_id_and_nothing_internal(server: Ru
     assert "hunter2" not in response.text and "Traceback" not in response.text
     logged = logs.getvalue()
     assert logged.count(body["errorId"]) == 1
+    error_line = json.loads(next(line for line in logged.splitlines() if body["errorId"] in line))
+    assert error_line["request_id"] == response.headers["x-request-id"]
     assert "RuntimeError" in logged
     assert "hunter2" not in logged
 

@@ -7,11 +7,14 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
 
 REDACTED = "[redacted]"
+REQUEST_ID: ContextVar[str | None] = ContextVar("herald_request_id", default=None)
+"""The id of the request being served (set by `RequestContextMiddleware`), on each of its lines."""
 _SECRET_FIELD = re.compile(r"authorization|secret|password|passwd|token|api_?key|credential|master", re.I)
 _SECRET_IN_TEXT = [
     (re.compile(r"\b(ApiKey|Bearer|Basic)\s+[^\s\"',;]+", re.I), rf"\1 {REDACTED}"),
@@ -62,6 +65,13 @@ _LEVEL_OF_METHOD = {
 }
 
 
+def add_request_id(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
+
 class _LevelCheckedLogger(structlog.stdlib.BoundLogger):
     """structlog's stdlib logger, except that a line below the logger's level is dropped before
     its event is built: `filter_by_level` drops it only after the event dict is made and by
@@ -83,6 +93,7 @@ def configure_logging(level: str = "info") -> None:
         numeric_level = logging.INFO
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

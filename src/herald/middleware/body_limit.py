@@ -1,4 +1,5 @@
-"""Refuses request bodies over the configured size with 413, before they are read whole."""
+"""Refuses request bodies over the configured size with 413, before they are read whole: by
+their declared length, or (sent chunked) by counting them as they arrive."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ class BodyLimitMiddleware:
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, receive, send)
+            return
+        if declared is not None:
+            # The server's HTTP parser delivers no more body than the declared length: only a
+            # body of undeclared length (chunked) needs counting.
+            await self.app(scope, receive, send)
             return
 
         received = 0

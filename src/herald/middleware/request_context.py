@@ -3,6 +3,7 @@ turns an unexpected exception into Novu's 500 body (logged once, with its `error
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -11,8 +12,10 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.errors import unexpected_error_response
+from herald.logs import REQUEST_ID
 
 log = structlog.get_logger("herald.http")
+_REQUEST_LINES = logging.getLogger("herald.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -37,7 +40,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id_token = REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_with_request_id)
         except Exception as exc:
@@ -45,15 +48,18 @@ class RequestContextMiddleware:
                 raise
             await unexpected_error_response(scope, exc)(scope, receive, send_with_request_id)
         finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                environment_id=scope.get("state", {}).get("environment_id"),
-            )
-            structlog.contextvars.unbind_contextvars("request_id")
+            # Checked first: at `warning`, building the line's fields cost more than the rest
+            # of this middleware (the level check is cached by `logging`).
+            if _REQUEST_LINES.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status_code,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    environment_id=scope.get("state", {}).get("environment_id"),
+                )
+            REQUEST_ID.reset(request_id_token)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
