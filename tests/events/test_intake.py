@@ -4,6 +4,7 @@ its workflow."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from herald.auth.service import authenticate
 from herald.db import Database
+from herald.errors import FieldValidationError
 from herald.events.intake import Check, TriggerIntake
 from herald.events.schemas import TriggerEventRequestDto
 from herald.events.service import check_trigger
@@ -208,3 +210,33 @@ def test_only_triggers_that_leave_jobs_wake_the_worker(
         assert woken == []
         assert client.post("/v1/events/trigger", json={"name": "waits", "to": "a"}).status_code == 201
         assert woken
+
+
+def test_busy_lingers_after_the_queue_drains(server: RunningServer) -> None:
+    """Under sustained load the queue empties for a moment with each commit: the intake still
+    counts as busy for its linger, so that the worker does not take each such moment."""
+    with server.client() as client:
+        create_workflow(client, "lingering", [in_app()])
+    linger = 1.0
+
+    async def scenario() -> None:
+        database = Database(server.settings)
+        try:
+            intake = TriggerIntake(
+                database, JobWakeUp(), fanout_chunk=100, busy_at=1, busy_linger_seconds=linger
+            )
+            scope = await authenticate(database, server.headers()["Authorization"])
+            unknown = TriggerEventRequestDto.model_validate({"name": "no-such-workflow", "to": "a"})
+            with pytest.raises(FieldValidationError):
+                await intake.accept(None, scope, lambda checks: check_trigger(checks, unknown))
+            assert not intake.busy()  # refused in its checks: it never waited for a commit
+            body = TriggerEventRequestDto.model_validate({"name": "lingering", "to": "a"})
+            await intake.accept(None, scope, lambda checks: check_trigger(checks, body))
+            stored_at = time.monotonic()
+            assert intake.busy() or time.monotonic() - stored_at >= linger  # the queue is empty
+            await asyncio.sleep(linger)
+            assert not intake.busy()
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())

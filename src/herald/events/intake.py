@@ -10,15 +10,18 @@ If a shared transaction fails, its requests are stored again one by one, so that
 request gets its own error and the others succeed.
 
 While the server is busy (at least `busy_at` triggers waiting for a group commit: queued, or in
-the one being made), a trigger is stored as its event and a job that expands it
-(`events.expansion`), not expanded in the request: requests are answered at the rate the server
-can store events, and the worker expands them as it can (on SQLite, the in-process worker
-yields to the requests meanwhile: `busy` is its `Foreground`). Otherwise the transaction expands
-its triggers itself (notifications, first in-app messages), which is the quickest way from a
-trigger to its message. Triggers still in their checks do not count: on a database that answers
-slowly (PostgreSQL) many are in flight at a moderate rate, and no commit has a queue. On
-PostgreSQL the server is never busy unless configured so: with the worker in the same process,
-expanding later cost single triggers 40% more CPU than expanding in the request.
+the one being made; or so within the last `busy_linger_seconds`), a trigger is stored as its
+event and a job that expands it (`events.expansion`), not expanded in the request: requests are
+answered at the rate the server can store events, and the worker expands them as it can (on
+SQLite, the in-process worker yields to the requests meanwhile: `busy` is its `Foreground`).
+The linger: under sustained load the count of waiting triggers swings with every commit, and
+the worker ran a full batch in each dip, taking a fifth of the event loop's time instead of
+its tenth (py-spy, bench/results/triggers.txt). Otherwise the transaction expands its triggers
+itself (notifications, first in-app messages), which is the quickest way from a trigger to its
+message. Triggers still in their checks do not count: on a database that answers slowly
+(PostgreSQL) many are in flight at a moderate rate, and no commit has a queue. On PostgreSQL
+the server is never busy unless configured so: with the worker in the same process, expanding
+later cost single triggers 40% more CPU than expanding in the request.
 
 A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
 commit with the work) stores its triggers in that transaction instead.
@@ -27,6 +30,7 @@ commit with the work) stores its triggers in that transaction instead.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +50,7 @@ from herald.workflows.repository import WorkflowDefinitions
 Check = Callable[[TriggerChecks], Awaitable[list[Checked]]]
 SQLITE_BUSY_AT = 16
 """The default `busy_at` on SQLite; PostgreSQL's is None (see `Settings.busy_at_triggers_waiting`)."""
+BUSY_LINGER_SECONDS = 0.5
 Stored = list[TriggerEventResponseDto]
 
 
@@ -65,6 +70,7 @@ class TriggerIntake:
         first_steps: FirstSteps | None = None,
         max_requests_per_commit: int = 200,
         busy_at: int | None = SQLITE_BUSY_AT,
+        busy_linger_seconds: float = BUSY_LINGER_SECONDS,
     ) -> None:
         self.database = database
         self.definitions = WorkflowDefinitions(database)
@@ -73,13 +79,18 @@ class TriggerIntake:
         self.first_steps = first_steps
         self.max_requests_per_commit = max_requests_per_commit
         self.busy_at = busy_at
+        self.busy_linger_seconds = busy_linger_seconds
         self._waiting = 0
+        self._busy_until = 0.0
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
 
     def busy(self) -> bool:
-        """Whether at least `busy_at` triggers wait for a group commit (never, without one)."""
-        return self.busy_at is not None and self._waiting >= self.busy_at
+        """Whether at least `busy_at` triggers wait for a group commit, or did within the last
+        `busy_linger_seconds` (never, without `busy_at`)."""
+        if self.busy_at is None:
+            return False
+        return self._waiting >= self.busy_at or time.monotonic() < self._busy_until
 
     async def accept(self, session: AsyncSession | None, scope: EnvironmentScope, check: Check) -> Stored:
         """The answers to one request's triggers, once they are stored (or refused). `session`
@@ -99,6 +110,8 @@ class TriggerIntake:
         waiting = _Waiting(scope, triggers, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         self._waiting += len(triggers)
+        if self.busy_at is not None and self._waiting >= self.busy_at:
+            self._busy_until = time.monotonic() + self.busy_linger_seconds
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_queued())
         try:
