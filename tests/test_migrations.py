@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from herald.config import Settings
 from herald.db import Database, _applied_revisions, _head_revisions, alembic_config
 from herald.models import Base
+
+_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -72,3 +76,53 @@ def test_migrate_applies_the_pending_revisions(settings: Settings) -> None:
 
     assert asyncio.run(migrate_and_read()) == _head_revisions()
     assert _run(settings, _differences) == []
+
+
+def test_events_keep_their_workflow_snapshot_across_0012(settings: Settings) -> None:
+    """0012 moves each event's own copy of its workflow snapshot into `workflow_snapshots`, one
+    row per environment and content, and back on downgrade."""
+    first = {"identifier": "w", "steps": [{"type": "in_app", "controls": {"body": "é"}}]}
+    second = {"identifier": "w", "steps": []}
+
+    def events(connection: Connection) -> list[Any]:
+        query = (
+            "SELECT events.id, CAST(workflow_snapshots.workflow AS TEXT), workflow_snapshot_id FROM events"
+            " JOIN workflow_snapshots ON workflow_snapshots.id = events.workflow_snapshot_id ORDER BY events.id"
+        )
+        return list(connection.execute(text(query)).all())
+
+    def cycle(connection: Connection) -> tuple[list[Any], list[Any], int]:
+        config = alembic_config(connection)
+        command.downgrade(config, "0011_hot_table_indexes")
+        connection.execute(
+            text("INSERT INTO organizations VALUES ('o', 'Org', 'org', :at, :at)"), {"at": _AT}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO environments (id, created_at, updated_at, organization_id, name, identifier,"
+                " slug, kind) VALUES ('e', :at, :at, 'o', 'Dev', 'dev', 'dev', 'dev')"
+            ),
+            {"at": _AT},
+        )
+        for number, snapshot in enumerate([first, first, second]):
+            connection.execute(
+                text(
+                    "INSERT INTO events (id, environment_id, organization_id, created_at, updated_at,"
+                    " transaction_id, workflow_identifier, workflow, status, payload, overrides)"
+                    " VALUES (:id, 'e', 'o', :at, :at, :id, 'w', :workflow, 'processing', '{}', '{}')"
+                ),
+                {"id": f"event-{number}", "at": _AT, "workflow": json.dumps(snapshot)},
+            )
+        command.upgrade(config, "heads")
+        upgraded = events(connection)
+        snapshots = connection.execute(text("SELECT COUNT(*) FROM workflow_snapshots")).scalar_one()
+        command.downgrade(config, "0011_hot_table_indexes")
+        kept = connection.execute(text("SELECT id, CAST(workflow AS TEXT) FROM events ORDER BY id")).all()
+        command.upgrade(config, "heads")
+        return upgraded, list(kept), snapshots
+
+    upgraded, kept, snapshots = _run(settings, cycle)
+    assert snapshots == 2
+    assert [json.loads(row[1]) for row in upgraded] == [first, first, second]
+    assert upgraded[0][2] == upgraded[1][2] != upgraded[2][2]
+    assert [json.loads(row[1]) for row in kept] == [first, first, second]

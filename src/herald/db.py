@@ -296,7 +296,7 @@ def _head_revisions() -> frozenset[str] | None:
     return frozenset(revisions - superseded) or None
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """JSON columns are written with orjson (several times faster than the standard library, which
     shows in bulk triggers); non-string keys are turned into strings, as `json.dumps` does. What
     orjson refuses (an integer beyond 64 bits, which JSON itself allows) goes through `json`."""
@@ -308,7 +308,7 @@ def _json_text(value: Any) -> str:
 
 def _engine_options(url: str) -> dict[str, Any]:
     # Read back with `json`: orjson would turn an integer beyond 64 bits into a float.
-    json_options = {"json_serializer": _json_text}
+    json_options = {"json_serializer": json_text}
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, **CONNECT_ARGS}, **json_options}
     # Not `pool_pre_ping`: `kit.idle_ping` checks only connections that sat idle.

@@ -45,7 +45,7 @@ def _event(event_id: str, transaction_id: str) -> dict[str, Any]:
         "transaction_id": transaction_id,
         "workflow_id": None,
         "workflow_identifier": "w",
-        "workflow": {"identifier": "w"},
+        "workflow_snapshot_id": "s" * 64,
         "status": "processing",
         "payload": {},
         "overrides": {},

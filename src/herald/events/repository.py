@@ -12,7 +12,7 @@ from herald.kit.driver_insert import insert_rows
 from herald.kit.driver_query import DriverQuery
 from herald.kit.ids import new_ids
 from herald.kit.repository import EnvironmentScopedRepository
-from herald.models import Event
+from herald.models import Event, WorkflowSnapshot
 
 _EVENTS = cast(Table, Event.__table__)
 
@@ -30,7 +30,7 @@ class EventRow(NamedTuple):
     id: str
     transaction_id: str
     workflow: str
-    """The stored JSON text, unparsed (the events of one workflow version share it)."""
+    """The stored JSON text of its `WorkflowSnapshot`, unparsed."""
     payload: dict[str, Any]
     overrides: dict[str, Any] | None
     actor: dict[str, Any] | None
@@ -40,8 +40,10 @@ class EventRow(NamedTuple):
 
 
 _ROWS = DriverQuery(
-    "SELECT id, transaction_id, CAST(workflow AS TEXT), payload, overrides, actor, tenant, context,"
-    " status, environment_id FROM events WHERE id {ids}",
+    "SELECT events.id, transaction_id, CAST(workflow AS TEXT), payload, overrides, actor, tenant,"
+    " context, status, events.environment_id FROM events"
+    " JOIN workflow_snapshots ON workflow_snapshots.id = events.workflow_snapshot_id"
+    " WHERE events.id {ids}",
     json_columns=(3, 4, 5, 6, 7),
 )
 
@@ -98,17 +100,21 @@ class EventRepository(EnvironmentScopedRepository[Event]):
             )
 
     async def snapshot_row(self, event_id: str) -> Any:
-        statement = self.select(
-            Event.id,
-            Event.transaction_id,
-            Event.workflow,
-            Event.payload,
-            Event.overrides,
-            Event.actor,
-            Event.tenant,
-            Event.context,
-            Event.status,
-        ).where(Event.id == event_id)
+        statement = (
+            self.select(
+                Event.id,
+                Event.transaction_id,
+                WorkflowSnapshot.workflow,
+                Event.payload,
+                Event.overrides,
+                Event.actor,
+                Event.tenant,
+                Event.context,
+                Event.status,
+            )
+            .join(WorkflowSnapshot, WorkflowSnapshot.id == Event.workflow_snapshot_id)
+            .where(Event.id == event_id)
+        )
         return (await self.session.execute(statement)).first()
 
     async def status(self, event_id: str) -> str | None:

@@ -36,6 +36,7 @@ from herald.events.schemas import (
     TriggerEventResponseDto,
     TriggerEventToAllRequestDto,
 )
+from herald.events.snapshot_repository import WorkflowSnapshotRepository
 from herald.jobs.repository import JobRepository
 from herald.kit.ids import time_ordered_uuid
 from herald.kit.scope import EnvironmentScope
@@ -119,20 +120,23 @@ class TriggerBatch(EventExpansion):
     ) -> list[TriggerEventResponseDto]:
         """Events (a reused transactionId is not stored again), then their expansion: in this
         transaction, or with `defer` by the worker, through expansion jobs."""
+        snapshot_ids = await WorkflowSnapshotRepository(self.session, self.scope).store(
+            [item.snapshot for item in prepared], self.now
+        )
         inserted = await EventRepository(self.session, self.scope).insert_unless_used(
             [
                 {
                     "transaction_id": item.transaction_id,
                     "workflow_id": item.snapshot["id"],
                     "workflow_identifier": item.snapshot["identifier"],
-                    "workflow": item.snapshot,
+                    "workflow_snapshot_id": snapshot_id,
                     "payload": item.request.payload,
                     "overrides": item.request.overrides,
                     "actor": None,
                     "tenant": item.tenant,
                     "context": item.request.context,
                 }
-                for item in prepared
+                for item, snapshot_id in zip(prepared, snapshot_ids, strict=True)
             ],
             self.now,
             EventStatus.PENDING if defer else EventStatus.PROCESSING,

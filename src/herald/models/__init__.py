@@ -20,6 +20,7 @@ from herald.models.throttle_window import ThrottleWindow
 from herald.models.topic import Topic
 from herald.models.topic_subscription import TopicSubscription
 from herald.models.workflow import Workflow, WorkflowStep
+from herald.models.workflow_snapshot import WorkflowSnapshot
 
 __all__ = [
     "GLOBAL_PREFERENCE",
@@ -43,5 +44,6 @@ __all__ = [
     "Topic",
     "TopicSubscription",
     "Workflow",
+    "WorkflowSnapshot",
     "WorkflowStep",
 ]

@@ -9,9 +9,10 @@ from herald.models.base import Base, EnvironmentOwnedMixin, IdMixin, TimestampMi
 
 
 class Event(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
-    """One accepted trigger: what was asked (payload, actor, tenant...) and a snapshot of the
-    workflow and its steps as they were then, so that later edits never change a run in flight.
-    `transaction_id` is unique per environment: a reused one is never processed again."""
+    """One accepted trigger: what was asked (payload, actor, tenant...) and the snapshot of the
+    workflow and its steps as they were then (`WorkflowSnapshot`, shared by the events that saw
+    the same), so that later edits never change a run in flight. `transaction_id` is unique per
+    environment: a reused one is never processed again."""
 
     environment_id_indexed_alone = False
     __tablename__ = "events"
@@ -24,8 +25,9 @@ class Event(IdMixin, TimestampMixin, EnvironmentOwnedMixin, Base):
         String(24), ForeignKey("workflows.id", ondelete="SET NULL")
     )
     workflow_identifier: Mapped[str] = mapped_column(String(255))
-    workflow: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The snapshot: identifier, name, critical, severity, tags, channel defaults, steps."""
+    workflow_snapshot_id: Mapped[str] = mapped_column(String(64))
+    """The `WorkflowSnapshot`. No foreign key: a constraint would cost every insert a lookup,
+    and a snapshot goes only with its environment, whose events go with it."""
     status: Mapped[str] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
