@@ -86,8 +86,9 @@ def test_events_keep_their_workflow_snapshot_across_0012(settings: Settings) -> 
 
     def events(connection: Connection) -> list[Any]:
         query = (
-            "SELECT events.id, CAST(workflow_snapshots.workflow AS TEXT), workflow_snapshot_id FROM events"
-            " JOIN workflow_snapshots ON workflow_snapshots.id = events.workflow_snapshot_id ORDER BY events.id"
+            "SELECT events.id, CAST(workflow_snapshots.workflow AS TEXT), workflow_snapshot_id"
+            " FROM events JOIN workflow_snapshots ON workflow_snapshots.id = events.workflow_snapshot_id"
+            " ORDER BY events.id"
         )
         return list(connection.execute(text(query)).all())
 
