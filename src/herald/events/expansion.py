@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,21 +56,30 @@ class AcceptedEvent:
     subscriber_pks: list[str] = field(default_factory=list)
 
 
-def expansion_jobs(events: Sequence[AcceptedEvent]) -> list[NewJob]:
-    """The jobs that expand `events` later, up to `EVENTS_PER_JOB` each: what the event rows
-    do not keep. A job of one event carries its transactionId, so that a cancel cancels the job
-    itself; the events of a larger one are each skipped once canceled."""
+class DeferredEvent(NamedTuple):
+    """A stored event that an expansion job will expand: what its row does not keep."""
+
+    event_id: str
+    transaction_id: str
+    recipients: list[Recipient] | None
+    actor: Actor | None
+
+
+def expansion_jobs(events: Sequence[DeferredEvent]) -> list[NewJob]:
+    """The jobs that expand `events` later, up to `EVENTS_PER_JOB` each. A job of one event
+    carries its transactionId, so that a cancel cancels the job itself; the events of a larger
+    one are each skipped once canceled."""
     jobs: list[NewJob] = []
     for start in range(0, len(events), EVENTS_PER_JOB):
         part = events[start : start + EVENTS_PER_JOB]
-        transaction_id = part[0].run.transaction_id if len(part) == 1 else None
+        transaction_id = part[0].transaction_id if len(part) == 1 else None
         entries = [_job_entry(event) for event in part]
         jobs.append(NewJob(EXPAND_JOB, {"events": entries}, transaction_id=transaction_id))
     return jobs
 
 
-def _job_entry(event: AcceptedEvent) -> dict[str, Any]:
-    entry: dict[str, Any] = {"event": event.run.event_id}
+def _job_entry(event: DeferredEvent) -> dict[str, Any]:
+    entry: dict[str, Any] = {"event": event.event_id}
     recipients = event.recipients
     if recipients is not None:
         ids_only = all(type(recipient) is str for recipient in recipients)
