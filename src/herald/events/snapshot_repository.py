@@ -5,26 +5,30 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table
 
 from herald.db import json_text
 from herald.kit.driver_insert import insert_rows
+from herald.kit.identity_cache import IdentityCache
 from herald.kit.repository import EnvironmentScopedRepository
 from herald.models import WorkflowSnapshot
 
 _SNAPSHOTS = cast(Table, WorkflowSnapshot.__table__)
-_MAX_REMEMBERED = 10_000
-# (environment id, id() of a snapshot object) -> (that object, its stored id). Triggers of one
-# workflow version share one snapshot object (`events.service`): its text is hashed once. The
-# object is kept here, so its id() is not reused while it is remembered.
-_IDS_BY_OBJECT: dict[tuple[str, int], tuple[dict[str, Any], str]] = {}
+# Triggers of one workflow version share one snapshot object (`events.service`): its text is
+# serialized and hashed once per environment.
+_IDS: IdentityCache[str] = IdentityCache(10_000)
 
 
 def snapshot_id(environment_id: str, text: str) -> str:
     """The id of a snapshot: the SHA-256 of its environment's id and its JSON text."""
     return hashlib.sha256(f"{environment_id}\n{text}".encode()).hexdigest()
+
+
+def _stored_id(environment_id: str, snapshot: dict[str, Any]) -> str:
+    return snapshot_id(environment_id, json_text(snapshot))
 
 
 class WorkflowSnapshotRepository(EnvironmentScopedRepository[WorkflowSnapshot]):
@@ -35,19 +39,12 @@ class WorkflowSnapshotRepository(EnvironmentScopedRepository[WorkflowSnapshot]):
         (one statement for all of them, skipping any stored meanwhile)."""
         environment_id = self.scope.environment_id
         ids: list[str] = []
-        new: dict[str, dict[str, Any]] = {}
+        distinct: dict[str, dict[str, Any]] = {}
         for snapshot in snapshots:
-            remembered = _IDS_BY_OBJECT.get((environment_id, id(snapshot)))
-            if remembered is None:
-                stored_id = snapshot_id(environment_id, json_text(snapshot))
-                if len(_IDS_BY_OBJECT) >= _MAX_REMEMBERED:
-                    _IDS_BY_OBJECT.clear()
-                _IDS_BY_OBJECT[(environment_id, id(snapshot))] = (snapshot, stored_id)
-            else:
-                stored_id = remembered[1]
+            stored_id = _IDS.get(snapshot, partial(_stored_id, environment_id, snapshot), environment_id)
             ids.append(stored_id)
-            new[stored_id] = snapshot
-        rows = [{"id": stored_id, "workflow": snapshot} for stored_id, snapshot in new.items()]
+            distinct[stored_id] = snapshot
+        rows = [{"id": stored_id, "workflow": snapshot} for stored_id, snapshot in distinct.items()]
         shared = {
             "environment_id": environment_id,
             "organization_id": self.scope.organization_id,

@@ -77,6 +77,8 @@ def _move_snapshots_out_of_events() -> None:
     ).all()
     for environment_id, organization_id, text, created_at in distinct:
         workflow = json.loads(text)
+        # `events.snapshot_repository.snapshot_id`, written out: a migration must not change
+        # with the application's code.
         stored_id = hashlib.sha256(f"{environment_id}\n{text}".encode()).hexdigest()
         connection.execute(
             _SNAPSHOTS.insert().values(
