@@ -38,6 +38,7 @@ from herald.kit.after_commit import run_actions, take_after_commit
 from herald.kit.configuration_cache import ConfigurationCache, SharedGeneration, track_configuration_changes
 from herald.kit.idle_ping import ping_connections_after_idle
 from herald.kit.lean_imports import hidden
+from herald.kit.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, WalCheckpoints
 from herald.kit.sqlite_in_loop import BUSY_TIMEOUT_MS, CONNECT_ARGS, begin_in_loop, run_sqlite_in_loop
 from herald.kit.sqlite_point_reads import SqlitePointReads
 
@@ -106,14 +107,17 @@ class Database:
         self._point_read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._configuration_generation: SharedGeneration | None = None
         self._configuration_caches: dict[str, ConfigurationCache[Any]] = {}
+        self._wal_checkpoints: WalCheckpoints | None = None
         session_info: dict[str, Any] = {}
         if self.is_sqlite:
-            run_sqlite_in_loop(self.engine)
-            _configure_sqlite(self.engine, self._sqlite_writer)
             database_file = make_url(url).database or ""
-            self._sqlite_point_reads = SqlitePointReads(database_file)
             if database_file and database_file != ":memory:":
                 self._configuration_generation = SharedGeneration.beside(database_file)
+                self._wal_checkpoints = WalCheckpoints(database_file)
+            run_sqlite_in_loop(self.engine)
+            checkpoints_apart = self._wal_checkpoints is not None
+            _configure_sqlite(self.engine, self._sqlite_writer, checkpoints_apart=checkpoints_apart)
+            self._sqlite_point_reads = SqlitePointReads(database_file)
         else:
             ping_connections_after_idle(self.engine)
             from herald.kit.postgresql_point_reads import PostgresPointReads  # asyncpg: only here
@@ -150,6 +154,8 @@ class Database:
             finally:
                 self._release_sqlite_write_turn(session)
             actions = take_after_commit(session)
+        if write and self._wal_checkpoints is not None:
+            self._wal_checkpoints.after_write_commit()
         await run_actions(actions)
 
     def _release_sqlite_write_turn(self, session: AsyncSession) -> None:
@@ -226,6 +232,8 @@ class Database:
             await session.execute(text("ANALYZE"))
 
     async def dispose(self) -> None:
+        if self._wal_checkpoints is not None:
+            await self._wal_checkpoints.close()
         await self.engine.dispose()
         if self._sqlite_point_reads is not None:
             self._sqlite_point_reads.dispose()
@@ -315,17 +323,21 @@ def _engine_options(url: str) -> dict[str, Any]:
     return {"pool_size": _POOL_SIZE, "max_overflow": 20, **json_options}
 
 
-def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn) -> None:
+def _configure_sqlite(engine: AsyncEngine, writer: _SqliteWriteTurn, *, checkpoints_apart: bool) -> None:
+    pragmas = [
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    ]
+    if checkpoints_apart:  # `WalCheckpoints` does them
+        pragmas.append(NO_AUTOMATIC_CHECKPOINTS)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-        ):
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 
