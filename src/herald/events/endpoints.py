@@ -39,10 +39,10 @@ async def trigger(
     (created or updated), a topic (`{type: "Topic", topicKey, exclude?}`), or a list of up to
     100 of them. The event is stored and processed asynchronously. A `transactionId` already
     used in this environment is not processed again (`status: "error"`)."""
-    [response] = await _intake(request).accept(
+    [answer] = await _intake(request).accept(
         session, scope, lambda checks: service.check_trigger(checks, body)
     )
-    return Envelope(data=response)
+    return Envelope(data=answer.as_dto())
 
 
 @router.post(
@@ -56,10 +56,10 @@ async def trigger_bulk(
 ) -> Envelope[list[TriggerEventResponseDto]]:
     """Trigger up to 100 events in one request; the answer lists one trigger response per
     event, in order. An event that is invalid gets `status: "error"` without failing the others."""
-    responses = await _intake(request).accept(
+    answers = await _intake(request).accept(
         session, scope, lambda checks: service.check_bulk(checks, body.events)
     )
-    return Envelope(data=responses)
+    return Envelope(data=[answer.as_dto() for answer in answers])
 
 
 @router.post(
@@ -72,10 +72,10 @@ async def trigger_broadcast(
     body: TriggerEventToAllRequestDto, request: Request, session: Session, scope: CurrentEnvironment
 ) -> Envelope[TriggerEventResponseDto]:
     """Trigger a workflow for every subscriber of the environment (except the actor)."""
-    [response] = await _intake(request).accept(
+    [answer] = await _intake(request).accept(
         session, scope, lambda checks: service.check_trigger(checks, body)
     )
-    return Envelope(data=response)
+    return Envelope(data=answer.as_dto())
 
 
 @router.delete("/trigger/{transactionId}", operation_id="EventsController_cancel")

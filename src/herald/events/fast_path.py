@@ -19,7 +19,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+import orjson
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -31,9 +32,8 @@ from herald.auth.service import authenticate
 from herald.errors import HeraldError, database_error_response, herald_error_response
 from herald.events import service
 from herald.events.intake import Check, TriggerIntake
-from herald.events.schemas import BulkTriggerEventDto, TriggerEventRequestDto, TriggerEventResponseDto
+from herald.events.schemas import BulkTriggerEventDto, TriggerEventRequestDto
 from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
-from herald.kit.schemas import Envelope
 from herald.kit.scope import EnvironmentScope
 from herald.ratelimit.dependencies import enforce_rate_limit
 
@@ -42,7 +42,6 @@ from herald.ratelimit.dependencies import enforce_rate_limit
 class _Route:
     body: type[BaseModel]
     checks: Callable[[Any], Check]
-    answer: TypeAdapter[Any]
     single: bool
 
 
@@ -50,13 +49,11 @@ _ROUTES = {
     "/v1/events/trigger": _Route(
         TriggerEventRequestDto,
         lambda body: lambda checks: service.check_trigger(checks, body),
-        TypeAdapter(Envelope[TriggerEventResponseDto]),
         single=True,
     ),
     "/v1/events/trigger/bulk": _Route(
         BulkTriggerEventDto,
         lambda body: lambda checks: service.check_bulk(checks, body.events),
-        TypeAdapter(Envelope[list[TriggerEventResponseDto]]),
         single=False,
     ),
 }
@@ -109,9 +106,8 @@ async def _answer(request: Request, route: _Route, raw_body: bytes) -> Response:
         return database_error_response(request.scope, error)
     except IdempotentReplay as replay:
         return await replay_response(request, replay)
-    data = answers[0] if route.single else answers
-    content = route.answer.dump_json(Envelope(data=data), exclude_none=True)
-    return Response(content, 201, media_type="application/json")
+    data = answers[0].as_json() if route.single else [answer.as_json() for answer in answers]
+    return Response(orjson.dumps({"data": data}), 201, media_type="application/json")
 
 
 @asynccontextmanager

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.db import Database
 from herald.engine.dispatch import FirstSteps
-from herald.events.schemas import TriggerEventResponseDto
+from herald.events.schemas import TriggerAnswer
 from herald.events.service import Checked, PreparedTrigger, TriggerBatch, TriggerChecks, answers, to_store
 from herald.jobs.repository import enqueued_pending_jobs
 from herald.jobs.wakeup import JobWakeUp
@@ -51,7 +51,7 @@ Check = Callable[[TriggerChecks], Awaitable[list[Checked]]]
 SQLITE_BUSY_AT = 16
 """The default `busy_at` on SQLite; PostgreSQL's is None (see `Settings.busy_at_triggers_waiting`)."""
 BUSY_LINGER_SECONDS = 0.5
-Stored = list[TriggerEventResponseDto]
+Stored = list[TriggerAnswer]
 
 
 @dataclass

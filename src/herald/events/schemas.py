@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -88,3 +88,31 @@ class TriggerEventResponseDto(NovuModel):
     status: TriggerStatus
     error: list[str] | None = None
     transaction_id: str | None = None
+
+
+class TriggerAnswer(NamedTuple):
+    """One trigger's answer as the service makes it: a `TriggerEventResponseDto` without the
+    validation, which the hundred answers of a bulk paid for nothing (their values are Herald's
+    own), and whose JSON (`as_json`) is the DTO's, as the API answers it."""
+
+    status: TriggerStatus
+    transaction_id: str | None
+    error: list[str] | None = None
+    acknowledged: bool = True
+
+    def as_dto(self) -> TriggerEventResponseDto:
+        return TriggerEventResponseDto(
+            acknowledged=self.acknowledged,
+            status=self.status,
+            error=self.error,
+            transaction_id=self.transaction_id,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The DTO's fields by alias and in its order, without those that are None."""
+        fields: dict[str, Any] = {"acknowledged": self.acknowledged, "status": self.status}
+        if self.error is not None:
+            fields["error"] = self.error
+        if self.transaction_id is not None:
+            fields["transactionId"] = self.transaction_id
+        return fields

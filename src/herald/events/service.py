@@ -32,13 +32,13 @@ from herald.events.expansion import AcceptedEvent, DeferredEvent, EventExpansion
 from herald.events.repository import EventRepository, EventStatus
 from herald.events.schemas import (
     TenantPayloadDto,
+    TriggerAnswer,
     TriggerEventRequestDto,
-    TriggerEventResponseDto,
     TriggerEventToAllRequestDto,
 )
 from herald.events.snapshot_repository import WorkflowSnapshotRepository
 from herald.jobs.repository import JobRepository
-from herald.kit.ids import time_ordered_uuid
+from herald.kit.ids import time_ordered_uuids
 from herald.kit.scope import EnvironmentScope
 from herald.models import Workflow
 from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
@@ -60,16 +60,8 @@ class PreparedTrigger:
     tenant: dict[str, Any] | None
 
 
-Checked = PreparedTrigger | TriggerEventResponseDto
+Checked = PreparedTrigger | TriggerAnswer
 """A trigger after its checks: ready to store, or already answered (refused, inactive, ...)."""
-
-
-def _response(
-    status: str, transaction_id: str | None, error: list[str] | None = None
-) -> TriggerEventResponseDto:
-    return TriggerEventResponseDto(
-        acknowledged=True, status=status, transaction_id=transaction_id, error=error
-    )
 
 
 def _tenant(tenant: str | TenantPayloadDto | None) -> dict[str, Any] | None:
@@ -87,6 +79,13 @@ class TriggerChecks:
         self.definitions = definitions
         self.scope = scope
         self.workflows: dict[str, Workflow | None] = {}
+        self._expected = 1
+        self._transaction_ids: list[str] = []
+
+    def expect(self, count: int) -> None:
+        """`count` triggers are to be checked: the transactionIds of those that come without one
+        are made together (a bulk's share one time)."""
+        self._expected = max(1, count)
 
     async def check(self, request: TriggerRequest) -> Checked:
         """The workflow must exist (422), be active and have steps, and the payload must fit
@@ -98,11 +97,11 @@ class TriggerChecks:
             raise FieldValidationError(
                 {"name": f'Workflow with identifier "{request.name}" was not found'}, {"name": request.name}
             )
-        transaction_id = request.transaction_id or time_ordered_uuid()
+        transaction_id = request.transaction_id or self._new_transaction_id()
         if not workflow.active:
-            return _response("trigger_not_active", transaction_id)
+            return TriggerAnswer("trigger_not_active", transaction_id)
         if not workflow.steps:
-            return _response("no_workflow_steps_defined", transaction_id)
+            return TriggerAnswer("no_workflow_steps_defined", transaction_id)
         if workflow.validate_payload and workflow.payload_schema:
             validate_payload(workflow.payload_schema, request.payload)
         snapshot = _SNAPSHOTS.get(workflow)
@@ -110,14 +109,17 @@ class TriggerChecks:
             snapshot = _SNAPSHOTS[workflow] = workflow_snapshot(workflow)
         return PreparedTrigger(request, transaction_id, snapshot, _tenant(request.tenant))
 
+    def _new_transaction_id(self) -> str:
+        if not self._transaction_ids:
+            self._transaction_ids = time_ordered_uuids(self._expected)
+        return self._transaction_ids.pop()
+
 
 class TriggerBatch(EventExpansion):
     """The writing phase, in the caller's transaction: the events, then their expansion, at
     once or (`defer`) by the worker."""
 
-    async def store(
-        self, prepared: Sequence[PreparedTrigger], *, defer: bool = False
-    ) -> list[TriggerEventResponseDto]:
+    async def store(self, prepared: Sequence[PreparedTrigger], *, defer: bool = False) -> list[TriggerAnswer]:
         """Events (a reused transactionId is not stored again), then their expansion: in this
         transaction, or with `defer` by the worker, through expansion jobs."""
         snapshot_ids = await WorkflowSnapshotRepository(self.session, self.scope).store(
@@ -154,7 +156,7 @@ class TriggerBatch(EventExpansion):
                 [_accepted(prepared[position], event_id) for position, event_id in inserted.items()]
             )
         return [
-            _response("processed", item.transaction_id)
+            TriggerAnswer("processed", item.transaction_id)
             if position in inserted
             else _duplicate(item.transaction_id)
             for position, item in enumerate(prepared)
@@ -196,6 +198,7 @@ async def check_trigger(checks: TriggerChecks, request: TriggerRequest) -> list[
 async def check_bulk(checks: TriggerChecks, events: list[dict[str, Any]]) -> list[Checked]:
     """Up to 100 triggers checked, each on its own: a bad one gets `status: "error"`."""
     checked: list[Checked] = []
+    checks.expect(len(events))
     for body in events:
         try:
             checked.append(await checks.check(TriggerEventRequestDto.model_validate(body)))
@@ -210,12 +213,10 @@ def to_store(checked: Sequence[Checked]) -> list[PreparedTrigger]:
     return [item for item in checked if isinstance(item, PreparedTrigger)]
 
 
-def answers(
-    checked: Sequence[Checked], stored: Sequence[TriggerEventResponseDto]
-) -> list[TriggerEventResponseDto]:
+def answers(checked: Sequence[Checked], stored: Sequence[TriggerAnswer]) -> list[TriggerAnswer]:
     """The response of each checked trigger, in order: its refusal, or what storing it gave."""
     results = iter(stored)
-    return [item if isinstance(item, TriggerEventResponseDto) else next(results) for item in checked]
+    return [item if isinstance(item, TriggerAnswer) else next(results) for item in checked]
 
 
 async def cancel_transaction(
@@ -231,8 +232,8 @@ async def cancel_transaction(
     return bool(jobs or notifications or unexpanded)
 
 
-def _duplicate(transaction_id: str) -> TriggerEventResponseDto:
-    return _response(
+def _duplicate(transaction_id: str) -> TriggerAnswer:
+    return TriggerAnswer(
         "error",
         transaction_id,
         [
@@ -242,13 +243,10 @@ def _duplicate(transaction_id: str) -> TriggerEventResponseDto:
     )
 
 
-def _failed(body: Any, errors: list[str]) -> TriggerEventResponseDto:
+def _failed(body: Any, errors: list[str]) -> TriggerAnswer:
     transaction_id = body.get("transactionId") if isinstance(body, dict) else None
-    return TriggerEventResponseDto(
-        acknowledged=False,
-        status="error",
-        error=errors,
-        transaction_id=transaction_id if isinstance(transaction_id, str) else None,
+    return TriggerAnswer(
+        "error", transaction_id if isinstance(transaction_id, str) else None, errors, acknowledged=False
     )
 
 
