@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.support import RunningServer, captured_logs
@@ -37,6 +38,33 @@ def test_invalid_json_is_400(server: RunningServer) -> None:
     )
     assert response.status_code == 400
     assert response.json()["message"] == "Request body is not valid JSON"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/events/trigger", b'{"name": "w", "to": "alice", "transactionId": "tx-\\ud800"}'),
+        ("/v1/events/trigger/bulk", b'{"events": [{"name": "w", "to": "alice", "payload": {"\\udc00": 1}}]}'),
+        ("/v2/subscribers", b'{"subscriberId": "\\udbff-alone"}'),
+    ],
+    ids=["trigger", "bulk, in a key", "subscriber"],
+)
+def test_an_unpaired_surrogate_escape_is_400(server: RunningServer, path: str, body: bytes) -> None:
+    """JSON may escape half a UTF-16 pair alone; the string it makes is not Unicode, and could
+    be neither stored nor answered (it was a 500)."""
+    headers = {**server.headers(), "Content-Type": "application/json"}
+    response = httpx.post(f"{server.url}{path}", headers=headers, content=body)
+    assert response.status_code == 400
+    assert set(response.json()) == NOVU_ERROR_KEYS
+    assert "unpaired UTF-16 surrogate" in response.json()["message"]
+
+
+def test_a_surrogate_pair_escape_is_text(server: RunningServer) -> None:
+    headers = {**server.headers(), "Content-Type": "application/json"}
+    body = b'{"subscriberId": "party-\\ud83c\\udf89"}'  # how ASCII-only JSON writers send an emoji
+    response = httpx.post(f"{server.url}/v2/subscribers", headers=headers, content=body)
+    assert response.status_code == 201
+    assert response.json()["data"]["subscriberId"] == "party-\U0001f389"
 
 
 def test_body_over_512_kb_is_413(server: RunningServer) -> None:

@@ -39,6 +39,7 @@ from herald.kit.response_headers import ResponseHeadersMiddleware
 from herald.messages.endpoints import router as messages_router
 from herald.middleware.body_limit import BodyLimitMiddleware
 from herald.middleware.request_context import RequestContextMiddleware
+from herald.middleware.unpaired_surrogates import UnpairedSurrogatesMiddleware
 from herald.preferences.endpoints import router as preferences_router
 from herald.ratelimit.dependencies import enforce_rate_limit
 from herald.ratelimit.service import build_rate_limit_service
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.add_middleware(TriggerFastPath)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(ResponseHeadersMiddleware)
+    app.add_middleware(UnpairedSurrogatesMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(InboxCorsMiddleware, origins=settings.inbox_cors_origins)

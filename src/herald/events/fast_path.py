@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from herald.auth.dependencies import request_session
 from herald.auth.service import authenticate
@@ -34,6 +34,7 @@ from herald.events import service
 from herald.events.intake import Check, TriggerIntake
 from herald.events.schemas import BulkTriggerEventDto, TriggerEventRequestDto
 from herald.idempotency.dependencies import IdempotentReplay, claim_idempotency_key, replay_response
+from herald.kit.asgi_body import body_of, read_body, replaying
 from herald.kit.scope import EnvironmentScope
 from herald.ratelimit.dependencies import enforce_rate_limit
 
@@ -72,13 +73,12 @@ class TriggerFastPath:
         if route is None or not _sends_json(scope):
             await self.app(scope, receive, send)
             return
-        received, complete = await _read_body(receive)
-        replay = _replaying(received, receive)
+        received, complete = await read_body(receive)
+        replay = replaying(received, receive)
         try:
             if not complete:
                 raise _NotHandledHere
-            raw_body = b"".join(message.get("body", b"") for message in received)
-            response = await _answer(Request(scope, replay), route, raw_body)
+            response = await _answer(Request(scope, replay), route, body_of(received))
         except _NotHandledHere:
             await self.app(scope, replay, send)
             return
@@ -135,24 +135,3 @@ def _sends_json(scope: Scope) -> bool:
             media_type: bytes = value.split(b";", 1)[0].strip().lower()
             return media_type == b"application/json"
     return False
-
-
-async def _read_body(receive: Receive) -> tuple[list[Message], bool]:
-    """The messages of the request body, and whether it arrived whole (no disconnect)."""
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, False
-        if not message.get("more_body", False):
-            return messages, True
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replay
