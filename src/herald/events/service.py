@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from pydantic import ValidationError
@@ -35,6 +35,7 @@ from herald.events.schemas import (
     TriggerAnswer,
     TriggerEventRequestDto,
     TriggerEventToAllRequestDto,
+    TriggerStatus,
 )
 from herald.events.snapshot_repository import WorkflowSnapshotRepository
 from herald.jobs.repository import JobRepository
@@ -64,6 +65,29 @@ Checked = PreparedTrigger | TriggerAnswer
 """A trigger after its checks: ready to store, or already answered (refused, inactive, ...)."""
 
 
+class _Verdict(NamedTuple):
+    """What the checks of a request need of one of its workflows, read once from the ORM object."""
+
+    refusal: TriggerStatus | None
+    """The answer of every trigger of an inactive workflow, or one without steps."""
+    payload_schema: dict[str, Any] | None
+    """The schema its payloads must fit, when the workflow validates them."""
+    snapshot: dict[str, Any]
+
+
+def _verdict(workflow: Workflow) -> _Verdict:
+    refusal: TriggerStatus | None = None
+    if not workflow.active:
+        refusal = "trigger_not_active"
+    elif not workflow.steps:
+        refusal = "no_workflow_steps_defined"
+    schema = workflow.payload_schema if workflow.validate_payload and workflow.payload_schema else None
+    snapshot = _SNAPSHOTS.get(workflow)
+    if snapshot is None:
+        snapshot = _SNAPSHOTS[workflow] = workflow_snapshot(workflow)
+    return _Verdict(refusal, schema, snapshot)
+
+
 def _tenant(tenant: str | TenantPayloadDto | None) -> dict[str, Any] | None:
     if tenant is None:
         return None
@@ -78,7 +102,7 @@ class TriggerChecks:
     def __init__(self, definitions: WorkflowDefinitions, scope: EnvironmentScope) -> None:
         self.definitions = definitions
         self.scope = scope
-        self.workflows: dict[str, Workflow | None] = {}
+        self._verdicts: dict[str, _Verdict | None] = {}
         self._expected = 1
         self._transaction_ids: list[str] = []
 
@@ -90,24 +114,20 @@ class TriggerChecks:
     async def check(self, request: TriggerRequest) -> Checked:
         """The workflow must exist (422), be active and have steps, and the payload must fit
         the workflow's schema (400)."""
-        if request.name not in self.workflows:
-            self.workflows[request.name] = await self.definitions.find(self.scope, request.name)
-        workflow = self.workflows[request.name]
-        if workflow is None:
-            raise FieldValidationError(
-                {"name": f'Workflow with identifier "{request.name}" was not found'}, {"name": request.name}
-            )
+        name = request.name
+        if name not in self._verdicts:
+            workflow = await self.definitions.find(self.scope, name)
+            self._verdicts[name] = None if workflow is None else _verdict(workflow)
+        verdict = self._verdicts[name]
+        if verdict is None:
+            message = f'Workflow with identifier "{name}" was not found'
+            raise FieldValidationError({"name": message}, {"name": name})
         transaction_id = request.transaction_id or self._new_transaction_id()
-        if not workflow.active:
-            return TriggerAnswer("trigger_not_active", transaction_id)
-        if not workflow.steps:
-            return TriggerAnswer("no_workflow_steps_defined", transaction_id)
-        if workflow.validate_payload and workflow.payload_schema:
-            validate_payload(workflow.payload_schema, request.payload)
-        snapshot = _SNAPSHOTS.get(workflow)
-        if snapshot is None:
-            snapshot = _SNAPSHOTS[workflow] = workflow_snapshot(workflow)
-        return PreparedTrigger(request, transaction_id, snapshot, _tenant(request.tenant))
+        if verdict.refusal is not None:
+            return TriggerAnswer(verdict.refusal, transaction_id)
+        if verdict.payload_schema is not None:
+            validate_payload(verdict.payload_schema, request.payload)
+        return PreparedTrigger(request, transaction_id, verdict.snapshot, _tenant(request.tenant))
 
     def _new_transaction_id(self) -> str:
         if not self._transaction_ids:

@@ -40,10 +40,14 @@ class WorkflowSnapshotRepository(EnvironmentScopedRepository[WorkflowSnapshot]):
         environment_id = self.scope.environment_id
         ids: list[str] = []
         distinct: dict[str, dict[str, Any]] = {}
+        by_identity: dict[int, str] = {}  # the triggers of a bulk share their snapshot object
         for snapshot in snapshots:
-            stored_id = _IDS.get(snapshot, partial(_stored_id, environment_id, snapshot), environment_id)
+            stored_id = by_identity.get(id(snapshot))
+            if stored_id is None:
+                derive = partial(_stored_id, environment_id, snapshot)
+                stored_id = by_identity[id(snapshot)] = _IDS.get(snapshot, derive, environment_id)
+                distinct[stored_id] = snapshot
             ids.append(stored_id)
-            distinct[stored_id] = snapshot
         rows = [{"id": stored_id, "workflow": snapshot} for stored_id, snapshot in distinct.items()]
         shared = {
             "environment_id": environment_id,
