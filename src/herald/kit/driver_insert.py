@@ -17,7 +17,7 @@ Every column of the table must be given (no Python-side column default is applie
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -106,25 +106,14 @@ class DriverInsert:
         common = tuple(
             shared[name] if process is None else process(shared[name]) for name, process in self._shared
         )
-        get, order = self._own, self._in_table_order
-        processed = self._own_processed
-        values: list[tuple[Any, ...]] = []
-        if not processed:
-            values = [order(get(row) + common) for row in rows]
-        else:
-            # A value object that the previous row carried too (the events of a bulk share their
-            # workflow snapshot; absent actors are all None) is not processed again.
-            last = [(_UNSET, None)] * len(processed)
-            for row in rows:
-                own = list(get(row))
-                for slot, (index, process) in enumerate(processed):
-                    value = own[index]
-                    before, result = last[slot]
-                    if value is not before:
-                        result = process(value)
-                        last[slot] = (value, result)
-                    own[index] = result
-                values.append(order((*own, *common)))
+        own = [self._own(row) for row in rows]
+        if self._own_processed:
+            columns: list[Sequence[Any]] = list(zip(*own, strict=True))
+            for index, process in self._own_processed:
+                columns[index] = _processed(columns[index], process)
+            own = list(zip(*columns, strict=True))
+        order = self._in_table_order
+        values = [order(values_of_row + common) for values_of_row in own]
         if self._postgresql:
             return await self._insert_postgresql(session, values)
         return await self._insert_sqlite(session, values)
@@ -164,6 +153,20 @@ class DriverInsert:
             groups = [_renumbered(self._group, n * width) for n in range(count)]
             self._paged_sql[count] = self._head + ", ".join(groups) + self._tail
         return self._paged_sql[count]
+
+
+def _processed(column: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """The column's values through their bind processor. A value object that the previous row
+    carried too (the events of a bulk share their workflow snapshot; absent actors are all
+    None) is processed once."""
+    results: list[Any] = []
+    before: Any = _UNSET
+    result: Any = None
+    for value in column:
+        if value is not before:
+            before, result = value, process(value)
+        results.append(result)
+    return results
 
 
 def _group_end(sql: str, start: int) -> int:
