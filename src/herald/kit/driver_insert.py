@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import JSON, Column, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,9 +73,7 @@ class DriverInsert:
             raise ValueError(f"every column of {table.name} must be given once: {given}")
         # A row is gathered as (its own values..., the shared ones...), then put in table order.
         self._in_table_order = itemgetter(*(given.index(name) for name in self.columns))
-        processors = {
-            column.name: column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
-        }
+        processors = {column.name: _bind_processor(column, dialect) for column in table.columns}
         self._own = itemgetter(*own) if len(own) > 1 else lambda row: (row[own[0]],)
         self._own_processed = tuple(
             (index, process) for index, name in enumerate(own) if (process := processors[name]) is not None
@@ -153,6 +151,18 @@ class DriverInsert:
             groups = [_renumbered(self._group, n * width) for n in range(count)]
             self._paged_sql[count] = self._head + ", ".join(groups) + self._tail
         return self._paged_sql[count]
+
+
+def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's bind processor of the column. For a JSON column on SQLite, the engine's JSON
+    serializer itself: for the values rows carry (not `JSON.NULL`) that is all the processor
+    calls, and each JSON value of a bulk of triggers then costs one Python call fewer."""
+    column_type = column.type
+    if dialect.name == "sqlite" and isinstance(column_type, JSON) and not column_type.none_as_null:
+        serializer: Callable[[Any], Any] | None = getattr(dialect, "_json_serializer", None)
+        if serializer is not None:
+            return serializer
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _processed(column: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
