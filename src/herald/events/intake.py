@@ -10,13 +10,16 @@ If a shared transaction fails, its requests are stored again one by one, so that
 request gets its own error and the others succeed.
 
 While the server is busy (at least `busy_at` triggers waiting for a group commit: queued, or in
-the one being made; or so within the last `busy_linger_seconds`), a trigger is stored as its
-event and a job that expands it (`events.expansion`), not expanded in the request: requests are
-answered at the rate the server can store events, and the worker expands them as it can (on
-SQLite, the in-process worker yields to the requests meanwhile: `busy` is its `Foreground`).
-The linger: under sustained load the count of waiting triggers swings with every commit, and
-the worker ran a full batch in each dip, taking a fifth of the event loop's time instead of
-its tenth (py-spy, bench/results/triggers.txt). Otherwise the transaction expands its triggers
+the one being made; or, under sustained load, so within the last `busy_linger_seconds`), a
+trigger is stored as its event and a job that expands it (`events.expansion`), not expanded in
+the request: requests are answered at the rate the server can store events, and the worker
+expands them as it can (on SQLite, the in-process worker yields to the requests meanwhile:
+`busy` is its `Foreground`). The linger: under sustained load the count of waiting triggers
+swings with every commit, and the worker ran a full batch in each dip, taking a fifth of the
+event loop's time instead of its tenth (py-spy, bench/results/triggers.txt). It holds only
+once the queue has been crowded twice within it: a single crowded moment at a moderate rate
+(500 triggers/s on a slow machine) had deferred half a second of triggers, and their messages
+came that much later (p99 500-600 ms). Otherwise the transaction expands its triggers
 itself (notifications, first in-app messages), which is the quickest way from a trigger to its
 message. Triggers still in their checks do not count: on a database that answers slowly
 (PostgreSQL) many are in flight at a moderate rate, and no commit has a queue. On PostgreSQL
@@ -82,12 +85,13 @@ class TriggerIntake:
         self.busy_linger_seconds = busy_linger_seconds
         self._waiting = 0
         self._busy_until = 0.0
+        self._crowded_at = float("-inf")
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
 
     def busy(self) -> bool:
-        """Whether at least `busy_at` triggers wait for a group commit, or did within the last
-        `busy_linger_seconds` (never, without `busy_at`)."""
+        """Whether at least `busy_at` triggers wait for a group commit, or did twice within the
+        last `busy_linger_seconds` (never, without `busy_at`)."""
         if self.busy_at is None:
             return False
         return self._waiting >= self.busy_at or time.monotonic() < self._busy_until
@@ -111,7 +115,7 @@ class TriggerIntake:
         self._queue.append(waiting)
         self._waiting += len(triggers)
         if self.busy_at is not None and self._waiting >= self.busy_at:
-            self._busy_until = time.monotonic() + self.busy_linger_seconds
+            self._crowded()
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_queued())
         try:
@@ -120,6 +124,12 @@ class TriggerIntake:
             return await waiting.stored
         finally:
             self._waiting -= len(triggers)
+
+    def _crowded(self) -> None:
+        now = time.monotonic()
+        if now - self._crowded_at < self.busy_linger_seconds:
+            self._busy_until = now + self.busy_linger_seconds
+        self._crowded_at = now
 
     async def _commit_queued(self) -> None:
         try:
