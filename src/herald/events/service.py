@@ -45,9 +45,6 @@ from herald.models import Workflow
 from herald.workflows.repository import WorkflowDefinitions, WorkflowRepository
 
 TriggerRequest = TriggerEventRequestDto | TriggerEventToAllRequestDto
-_SNAPSHOTS: WeakKeyDictionary[Workflow, dict[str, Any]] = WeakKeyDictionary()
-"""The snapshot of each workflow version `WorkflowDefinitions` holds: made once, not per
-trigger (the events of one version share it; nothing changes it)."""
 
 
 @dataclass
@@ -75,17 +72,23 @@ class _Verdict(NamedTuple):
     snapshot: dict[str, Any]
 
 
+_VERDICTS: WeakKeyDictionary[Workflow, _Verdict] = WeakKeyDictionary()
+"""The verdict of each workflow version `WorkflowDefinitions` holds: made once, not per
+request (the events of one version share its snapshot; nothing changes it)."""
+
+
 def _verdict(workflow: Workflow) -> _Verdict:
+    verdict = _VERDICTS.get(workflow)
+    if verdict is not None:
+        return verdict
     refusal: TriggerStatus | None = None
     if not workflow.active:
         refusal = "trigger_not_active"
     elif not workflow.steps:
         refusal = "no_workflow_steps_defined"
     schema = workflow.payload_schema if workflow.validate_payload and workflow.payload_schema else None
-    snapshot = _SNAPSHOTS.get(workflow)
-    if snapshot is None:
-        snapshot = _SNAPSHOTS[workflow] = workflow_snapshot(workflow)
-    return _Verdict(refusal, schema, snapshot)
+    verdict = _VERDICTS[workflow] = _Verdict(refusal, schema, workflow_snapshot(workflow))
+    return verdict
 
 
 def _tenant(tenant: str | TenantPayloadDto | None) -> dict[str, Any] | None:
