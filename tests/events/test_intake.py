@@ -15,7 +15,7 @@ from herald.db import Database
 from herald.errors import FieldValidationError
 from herald.events.intake import Check, TriggerIntake
 from herald.events.schemas import TriggerEventRequestDto
-from herald.events.service import check_trigger
+from herald.events.service import Checked, TriggerChecks, check_trigger
 from herald.jobs.wakeup import JobWakeUp
 from herald.models import Message, Notification
 from tests.engine.helpers import Rows, create_workflow, in_app, step
@@ -177,6 +177,48 @@ def test_a_trigger_sees_a_workflow_changed_by_another_process_at_once(server: Ru
             assert gone.status_code == 422
     finally:
         other.stop()
+
+
+def test_a_crowded_commit_counts_once_and_committed_triggers_no_longer_wait(server: RunningServer) -> None:
+    """Crowding is counted as each commit begins, over the triggers still waiting: three that
+    arrive together make one crowded commit, not one crowding per arrival, and a trigger that
+    arrives while they commit makes the next commit alone, however late their requests resume.
+    Counted otherwise, a moderate rate lingered as busy (deferring its triggers) after one stall."""
+    with server.client() as client:
+        create_workflow(client, "together", [in_app()])
+
+    async def scenario() -> None:
+        database = Database(server.settings)
+        try:
+            intake = TriggerIntake(database, JobWakeUp(), fanout_chunk=100, busy_at=2, busy_linger_seconds=60)
+            scope = await authenticate(database, server.headers()["Authorization"])
+            checked = []
+            for number in range(4):
+                body = TriggerEventRequestDto.model_validate(
+                    {"name": "together", "to": "a", "transactionId": f"tx-together-{number}"}
+                )
+                checked.append(await check_trigger(TriggerChecks(intake.definitions, scope), body))
+
+            def at_once(number: int) -> Check:
+                async def check(_checks: TriggerChecks) -> list[Checked]:
+                    return checked[number]
+
+                return check
+
+            async def after_the_others_queued(_checks: TriggerChecks) -> list[Checked]:
+                await asyncio.sleep(0)  # the first commit takes the three others meanwhile
+                return checked[3]
+
+            answers = await asyncio.gather(
+                *(intake.accept(None, scope, at_once(number)) for number in range(3)),
+                intake.accept(None, scope, after_the_others_queued),
+            )
+            assert [answer.status for (answer,) in answers] == ["processed"] * 4
+            assert not intake.busy()
+        finally:
+            await database.dispose()
+
+    asyncio.run(scenario())
 
 
 def test_a_trigger_sets_last_triggered_at_and_leaves_updated_at(server: RunningServer) -> None:

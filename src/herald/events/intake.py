@@ -10,21 +10,25 @@ If a shared transaction fails, its requests are stored again one by one, so that
 request gets its own error and the others succeed.
 
 While the server is busy (at least `busy_at` triggers waiting for a group commit: queued, or in
-the one being made; or, under sustained load, so within the last `busy_linger_seconds`), a
-trigger is stored as its event and a job that expands it (`events.expansion`), not expanded in
-the request: requests are answered at the rate the server can store events, and the worker
-expands them as it can (on SQLite, the in-process worker yields to the requests meanwhile:
-`busy` is its `Foreground`). The linger: under sustained load the count of waiting triggers
-swings with every commit, and the worker ran a full batch in each dip, taking a fifth of the
-event loop's time instead of its tenth (py-spy, bench/results/triggers.txt). It holds only
-once the queue has been crowded twice within it: a single crowded moment at a moderate rate
-(500 triggers/s on a slow machine) had deferred half a second of triggers, and their messages
-came that much later (p99 500-600 ms). Otherwise the transaction expands its triggers
-itself (notifications, first in-app messages), which is the quickest way from a trigger to its
-message. Triggers still in their checks do not count: on a database that answers slowly
-(PostgreSQL) many are in flight at a moderate rate, and no commit has a queue. On PostgreSQL
-the server is never busy unless configured so: with the worker in the same process, expanding
-later cost single triggers 40% more CPU than expanding in the request.
+the one being made; or, under sustained load, so as two commits began within the last
+`busy_linger_seconds`), a trigger is stored as its event and a job that expands it
+(`events.expansion`), not expanded in the request: requests are answered at the rate the server
+can store events, and the worker expands them as it can (on SQLite, the in-process worker yields
+to the requests meanwhile: `busy` is its `Foreground`). The linger: under sustained load the
+count of waiting triggers swings with every commit, and the worker ran a full batch in each dip,
+taking a fifth of the event loop's time instead of its tenth (py-spy, bench/results/triggers.txt).
+It holds only once two commits within it began crowded, counted over the triggers still
+waiting: at a moderate rate (500 triggers/s on a slow machine) one stall crowds one commit.
+Counted instead as each trigger arrived, and off as each request resumed after its commit (the
+next commit began before they did), that one stall had counted as two crowdings and the next
+commit as a third; the linger deferred half a second of triggers, the worker's batch of them
+crowded the intake again, and the server stayed "busy" for seconds at a rate it could serve
+(p50 0.1-0.3 s, p99 0.5-1.2 s from trigger to message). Otherwise the transaction expands its
+triggers itself (notifications, first in-app messages), which is the quickest way from a
+trigger to its message. Triggers still in their checks do not count: on a database that
+answers slowly (PostgreSQL) many are in flight at a moderate rate, and no commit has a queue.
+On PostgreSQL the server is never busy unless configured so: with the worker in the same
+process, expanding later cost single triggers 40% more CPU than expanding in the request.
 
 A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
 commit with the work) stores its triggers in that transaction instead.
@@ -90,8 +94,8 @@ class TriggerIntake:
         self._committer: asyncio.Task[None] | None = None
 
     def busy(self) -> bool:
-        """Whether at least `busy_at` triggers wait for a group commit, or did twice within the
-        last `busy_linger_seconds` (never, without `busy_at`)."""
+        """Whether at least `busy_at` triggers wait for a group commit, or did as two commits
+        within the last `busy_linger_seconds` began (never, without `busy_at`)."""
         if self.busy_at is None:
             return False
         return self._waiting >= self.busy_at or time.monotonic() < self._busy_until
@@ -114,18 +118,17 @@ class TriggerIntake:
         waiting = _Waiting(scope, triggers, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         self._waiting += len(triggers)
-        if self.busy_at is not None and self._waiting >= self.busy_at:
-            self._crowded()
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_queued())
-        try:
-            # A request canceled meanwhile (its client went away) cancels only this future: its
-            # triggers stay in the queue, or in the commit in flight, and are stored.
-            return await waiting.stored
-        finally:
-            self._waiting -= len(triggers)
+        # A request canceled meanwhile (its client went away) cancels only this future: its
+        # triggers stay in the queue, or in the commit in flight, and are stored.
+        return await waiting.stored
 
-    def _crowded(self) -> None:
+    def _note_crowding(self) -> None:
+        """As a group commit begins: if at least `busy_at` triggers wait, and another commit
+        began so within the linger, the intake stays busy for the linger."""
+        if self.busy_at is None or self._waiting < self.busy_at:
+            return
         now = time.monotonic()
         if now - self._crowded_at < self.busy_linger_seconds:
             self._busy_until = now + self.busy_linger_seconds
@@ -136,7 +139,13 @@ class TriggerIntake:
             while self._queue:
                 group = self._queue[: self.max_requests_per_commit]
                 del self._queue[: self.max_requests_per_commit]
-                await self._commit(group)
+                self._note_crowding()
+                try:
+                    await self._commit(group)
+                finally:
+                    # Counted off here, not as each request resumes: the next commit begins
+                    # before they do, and would count them as crowding it.
+                    self._waiting -= sum(len(waiting.triggers) for waiting in group)
         finally:
             self._committer = None
 
