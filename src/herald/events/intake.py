@@ -10,25 +10,30 @@ If a shared transaction fails, its requests are stored again one by one, so that
 request gets its own error and the others succeed.
 
 While the server is busy (at least `busy_at` triggers waiting for a group commit: queued, or in
-the one being made; or, under sustained load, so as two commits began within the last
-`busy_linger_seconds`), a trigger is stored as its event and a job that expands it
-(`events.expansion`), not expanded in the request: requests are answered at the rate the server
-can store events, and the worker expands them as it can (on SQLite, the in-process worker yields
-to the requests meanwhile: `busy` is its `Foreground`). The linger: under sustained load the
-count of waiting triggers swings with every commit, and the worker ran a full batch in each dip,
-taking a fifth of the event loop's time instead of its tenth (py-spy, bench/results/triggers.txt).
-It holds only once two commits within it began crowded, counted over the triggers still
-waiting: at a moderate rate (500 triggers/s on a slow machine) one stall crowds one commit.
-Counted instead as each trigger arrived, and off as each request resumed after its commit (the
-next commit began before they did), that one stall had counted as two crowdings and the next
-commit as a third; the linger deferred half a second of triggers, the worker's batch of them
-crowded the intake again, and the server stayed "busy" for seconds at a rate it could serve
-(p50 0.1-0.3 s, p99 0.5-1.2 s from trigger to message). Otherwise the transaction expands its
-triggers itself (notifications, first in-app messages), which is the quickest way from a
-trigger to its message. Triggers still in their checks do not count: on a database that
-answers slowly (PostgreSQL) many are in flight at a moderate rate, and no commit has a queue.
-On PostgreSQL the server is never busy unless configured so: with the worker in the same
-process, expanding later cost single triggers 40% more CPU than expanding in the request.
+the one being made; or, under sustained load, so as `CROWDED_COMMITS_TO_LINGER` commits began
+within the last `busy_linger_seconds`), a trigger is stored as its event and a job that expands
+it (`events.expansion`), not expanded in the request: requests are answered at the rate the
+server can store events, and the worker expands them as it can (on SQLite, the in-process
+worker yields to the requests meanwhile: `busy` is its `Foreground`).
+
+The linger: under sustained load the count of waiting triggers swings with every commit (under
+wrk -c32 every other commit begins crowded, some 7 ms apart), and the worker ran a full batch in
+each dip, taking a fifth of the event loop's time instead of its tenth (py-spy,
+bench/results/triggers.txt). At a moderate rate a stall of the event loop (the machine's other
+work) crowds a commit or a few, and lingering then cost what it spared: triggers deferred for
+the linger, and the worker's batch of them after it crowded the intake again (at 500 triggers/s
+under CPU contention, p50 0.1-0.3 s and p99 0.5-1.2 s from trigger to message). Crowding is
+counted as each commit begins, over the triggers still waiting (counted as each trigger arrived,
+one stall had counted twice; counted off as each request resumed after its commit, the next
+commit, begun before they did, had counted them again). Four such commits within 0.1 s make
+the linger: at 500 triggers/s beside two CPU-bound processes, two within 0.5 s lingered in one
+run of nine, four within 0.5 s in two of nine, four within 0.1 s in none of twelve. Otherwise
+the transaction expands its triggers itself (notifications, first in-app messages), which is
+the quickest way from a trigger to its message. Triggers still in their checks do not count:
+on a database that answers slowly (PostgreSQL) many are in flight at a moderate rate, and no
+commit has a queue. On PostgreSQL the server is never busy unless configured so: with the
+worker in the same process, expanding later cost single triggers 40% more CPU than expanding
+in the request.
 
 A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
 commit with the work) stores its triggers in that transaction instead.
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,7 +63,9 @@ from herald.workflows.repository import WorkflowDefinitions
 Check = Callable[[TriggerChecks], Awaitable[list[Checked]]]
 SQLITE_BUSY_AT = 16
 """The default `busy_at` on SQLite; PostgreSQL's is None (see `Settings.busy_at_triggers_waiting`)."""
-BUSY_LINGER_SECONDS = 0.5
+BUSY_LINGER_SECONDS = 0.1
+CROWDED_COMMITS_TO_LINGER = 4
+"""How many commits must begin crowded within `busy_linger_seconds` for the intake to linger."""
 Stored = list[TriggerAnswer]
 
 
@@ -89,13 +97,15 @@ class TriggerIntake:
         self.busy_linger_seconds = busy_linger_seconds
         self._waiting = 0
         self._busy_until = 0.0
-        self._crowded_at = float("-inf")
+        self._crowded_commits: deque[float] = deque(maxlen=CROWDED_COMMITS_TO_LINGER)
+        """When the last commits that began crowded began."""
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
 
     def busy(self) -> bool:
-        """Whether at least `busy_at` triggers wait for a group commit, or did as two commits
-        within the last `busy_linger_seconds` began (never, without `busy_at`)."""
+        """Whether at least `busy_at` triggers wait for a group commit, or did as the last
+        `CROWDED_COMMITS_TO_LINGER` commits began, all within a linger that has not yet passed
+        (never, without `busy_at`)."""
         if self.busy_at is None:
             return False
         return self._waiting >= self.busy_at or time.monotonic() < self._busy_until
@@ -125,14 +135,16 @@ class TriggerIntake:
         return await waiting.stored
 
     def _note_crowding(self) -> None:
-        """As a group commit begins: if at least `busy_at` triggers wait, and another commit
-        began so within the linger, the intake stays busy for the linger."""
+        """As a group commit begins: if at least `busy_at` triggers wait, and so they did as
+        each of the last `CROWDED_COMMITS_TO_LINGER` commits began within the linger, the intake
+        stays busy for the linger."""
         if self.busy_at is None or self._waiting < self.busy_at:
             return
         now = time.monotonic()
-        if now - self._crowded_at < self.busy_linger_seconds:
+        crowded = self._crowded_commits
+        crowded.append(now)
+        if len(crowded) == CROWDED_COMMITS_TO_LINGER and now - crowded[0] < self.busy_linger_seconds:
             self._busy_until = now + self.busy_linger_seconds
-        self._crowded_at = now
 
     async def _commit_queued(self) -> None:
         try:
