@@ -191,6 +191,7 @@ def test_a_crowded_commit_counts_once_and_committed_triggers_no_longer_wait(serv
         database = Database(server.settings)
         try:
             intake = TriggerIntake(database, JobWakeUp(), fanout_chunk=100, busy_at=2, busy_linger_seconds=60)
+            assert not intake.active()  # no trigger came yet
             scope = await authenticate(database, server.headers()["Authorization"])
             checked = []
             for number in range(4):
@@ -215,6 +216,7 @@ def test_a_crowded_commit_counts_once_and_committed_triggers_no_longer_wait(serv
             )
             assert [answer.status for (answer,) in answers] == ["processed"] * 4
             assert not intake.busy()
+            assert intake.active()  # the worker keeps its batches short for a while
         finally:
             await database.dispose()
 

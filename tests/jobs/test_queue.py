@@ -382,6 +382,9 @@ class SwitchedForeground:
     def busy(self) -> bool:
         return self.waiting
 
+    def active(self) -> bool:
+        return self.waiting
+
 
 async def test_a_worker_yields_to_a_busy_foreground_one_small_batch_at_a_time(
     database: Database, scope: EnvironmentScope, clock: FakeClock
@@ -439,3 +442,52 @@ async def test_a_worker_stops_yielding_to_a_foreground_busy_for_too_long(
     )
     await _run_until(worker, lambda: sum(batches) >= 40)
     assert batches == [40]
+
+
+class QuietForeground:
+    """Requests come (`active`) until the test says they stopped; they never crowd it (`busy`)."""
+
+    def __init__(self) -> None:
+        self.requests_come = True
+
+    def busy(self) -> bool:
+        return False
+
+    def active(self) -> bool:
+        return self.requests_come
+
+
+async def test_a_worker_shares_the_write_turn_in_short_batches_one_at_a_time_while_requests_come(
+    database: Database, scope: EnvironmentScope, clock: FakeClock
+) -> None:
+    """The first batch is whole (nothing is known of its kind yet); then, jobs having been seen
+    to take 5 ms each, only as many as fit in `shared_turn_seconds` (20 ms), one batch at a
+    time; once the requests stop, as many as fit in `batch_seconds`."""
+    foreground = QuietForeground()
+    batches: list[int] = []
+    running = 0
+    overlapped = False
+
+    async def many(_session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        nonlocal running, overlapped
+        running += 1
+        overlapped = overlapped or running > 1
+        batches.append(len(jobs))
+        await asyncio.sleep(0.005 * len(jobs))
+        if sum(batches) >= 28:
+            foreground.requests_come = False
+        running -= 1
+        return BatchResult()
+
+    await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(40)])
+    sharing = WorkerSettings(
+        batch_size=20, idle_poll_seconds=0.05, shared_turn_seconds=0.02, batch_seconds=1.0
+    )
+    worker = JobWorker(
+        database, {}, JobWakeUp(), sharing, clock, batch_handlers={"batch": many}, foreground=foreground
+    )
+    await _run_until(worker, lambda: sum(batches) >= 40)
+    assert batches[0] == 20
+    assert all(1 <= size <= 4 for size in batches[1:-1]), batches
+    assert batches[-1] > 4, batches  # the rest at once (9 to 12 jobs)
+    assert not overlapped

@@ -14,7 +14,8 @@ the one being made; or, under sustained load, so as `CROWDED_COMMITS_TO_LINGER` 
 within the last `busy_linger_seconds`), a trigger is stored as its event and a job that expands
 it (`events.expansion`), not expanded in the request: requests are answered at the rate the
 server can store events, and the worker expands them as it can (on SQLite, the in-process
-worker yields to the requests meanwhile: `busy` is its `Foreground`).
+worker yields to the requests meanwhile: `busy` is its `Foreground`). Whether triggers came at
+all within the last second (`active`) tells that worker to keep its batches short.
 
 The linger: under sustained load the count of waiting triggers swings with every commit (under
 wrk -c32 every other commit begins crowded, some 7 ms apart), and the worker ran a full batch in
@@ -66,6 +67,8 @@ SQLITE_BUSY_AT = 16
 BUSY_LINGER_SECONDS = 0.1
 CROWDED_COMMITS_TO_LINGER = 4
 """How many commits must begin crowded within `busy_linger_seconds` for the intake to linger."""
+ACTIVE_SECONDS = 1.0
+"""How long after a request's triggers the intake counts as active (see `Foreground.active`)."""
 Stored = list[TriggerAnswer]
 
 
@@ -99,6 +102,7 @@ class TriggerIntake:
         self._busy_until = 0.0
         self._crowded_commits: deque[float] = deque(maxlen=CROWDED_COMMITS_TO_LINGER)
         """When the last commits that began crowded began."""
+        self._last_request_at = float("-inf")
         self._queue: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -110,9 +114,14 @@ class TriggerIntake:
             return False
         return self._waiting >= self.busy_at or time.monotonic() < self._busy_until
 
+    def active(self) -> bool:
+        """Whether triggers came within the last `ACTIVE_SECONDS`."""
+        return time.monotonic() - self._last_request_at < ACTIVE_SECONDS
+
     async def accept(self, session: AsyncSession | None, scope: EnvironmentScope, check: Check) -> Stored:
         """The answers to one request's triggers, once they are stored (or refused). `session`
         is the request's own, if it has one."""
+        self._last_request_at = time.monotonic()
         checked = await check(TriggerChecks(self.definitions, scope))
         triggers = to_store(checked)
         if not triggers:

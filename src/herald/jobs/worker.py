@@ -13,6 +13,14 @@ database) until the requests slow down. It yields so for `busy_yield_seconds` at
 foreground that stays busy longer would leave the queue to grow without bound, so the worker
 then takes its full turns again (and the requests slow down instead).
 
+A batch is kept to as many jobs as fit in `batch_seconds` (`shared_turn_seconds` while requests
+come at all: the foreground is `active`), at what batched jobs of each kind were seen to take:
+on SQLite a batch's transaction holds the one write turn, and after a burst of bulk triggers a
+batch of 200 expansion jobs (20,000 events) held it for 5 s while the triggers that came
+meanwhile waited (p50 26 s from trigger to message at 500/s). While the foreground is active
+the worker also runs one batch at a time, so that a commit waiting for the turn waits for one
+short batch at most, not for the batch after it as well.
+
 Kinds with a batch handler run many leased jobs in one transaction: the handler does the work
 of the whole batch and answers which jobs failed (their effects left out) and which it handed
 back to run alone; the others are marked completed together, under the same lease check. If
@@ -62,6 +70,10 @@ class Foreground(Protocol):
         """Whether requests are waiting on this process: the worker then yields to them."""
         ...
 
+    def active(self) -> bool:
+        """Whether requests came lately: the worker then keeps its batches short."""
+        ...
+
 
 class PermanentJobError(Exception):
     """A failure that retrying cannot fix: the job ends failed at once."""
@@ -86,6 +98,10 @@ class WorkerSettings:
     """The most of the time the worker takes while the foreground is busy."""
     busy_yield_seconds: float = 30.0
     """How long the worker yields to a foreground that stays busy."""
+    batch_seconds: float = 0.5
+    """How long a batch should take (one job at the least)."""
+    shared_turn_seconds: float = 0.02
+    """How long a batch should take while the foreground is active."""
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 600.0
 
@@ -117,6 +133,8 @@ class JobWorker:
         self.clock = clock
         self.foreground = foreground
         self._busy_since: float | None = None
+        self._seconds_per_job: dict[str, float] = {}
+        """By kind, what a batched job took lately: the longest seen, fading by a tenth a batch."""
         self.name = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._running: set[asyncio.Task[None]] = set()
         self._single_slots = asyncio.Semaphore(self.settings.concurrency)
@@ -127,20 +145,41 @@ class JobWorker:
             if self._yielding():
                 await self._yield_to_foreground()
                 continue
-            if len(self._running) >= self.settings.concurrency:
+            sharing = self._sharing()
+            if self._running and (sharing or len(self._running) >= self.settings.concurrency):
                 await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                 continue
+            seconds = self.settings.shared_turn_seconds if sharing else self.settings.batch_seconds
+            limit = self._batch_limit(self.settings.batch_size, seconds)
             try:
-                leased = await self.start_due_jobs()
+                leased = await self.start_due_jobs(limit)
             except Exception:
                 log.exception("job_lease_failed", worker=self.name)
                 leased = 0
-            if leased < self.settings.batch_size:
+            if leased < limit:
                 # Everything due was taken: wait for a wake-up (an enqueue that committed in
                 # this process, a NOTIFY, or our own jobs' follow-ups) or the next due time,
                 # instead of leasing again at once only to find nothing.
                 await self.wakeup.wait(await self._idle_seconds())
         await self.drain()
+
+    def _sharing(self) -> bool:
+        """Whether the worker shares the write turn with requests: one short batch at a time, so
+        that a commit of theirs that waits for the turn waits for one such batch at most."""
+        return self.foreground is not None and self.foreground.active()
+
+    def _batch_limit(self, most: int, seconds: float) -> int:
+        """At most `most` jobs, and as many as fit in `seconds` at the cost of the dearest kind
+        lately seen (before any was, `most`)."""
+        if not self._seconds_per_job:
+            return most
+        fitting = int(seconds / max(self._seconds_per_job.values()))
+        return max(1, min(most, fitting))
+
+    def _took(self, kind: str, jobs: int, seconds: float) -> None:
+        for known in self._seconds_per_job:
+            self._seconds_per_job[known] *= 0.9
+        self._seconds_per_job[kind] = max(seconds / jobs, self._seconds_per_job.get(kind, 0.0))
 
     def _yielding(self) -> bool:
         """Whether the foreground is busy, and has not been for longer than the worker yields."""
@@ -164,7 +203,8 @@ class JobWorker:
             return
         started = time.thread_time()
         try:
-            leased = await self.start_due_jobs(self.settings.busy_batch_size)
+            limit = self._batch_limit(self.settings.busy_batch_size, self.settings.shared_turn_seconds)
+            leased = await self.start_due_jobs(limit)
         except Exception:
             log.exception("job_lease_failed", worker=self.name)
             leased = 0
@@ -200,7 +240,9 @@ class JobWorker:
                 leased.set_result(len(jobs))
                 batches, singles = self._split(jobs)
                 for handler, group in batches:
+                    started = time.monotonic()
                     result = await handler(session, group)
+                    self._took(group[0].kind, len(group), time.monotonic() - started)
                     left_out = set(result.failed) | {job.id for job in result.deferred}
                     done = [job for job in group if job.id not in left_out]
                     if not await queue.complete_many(done, self.clock()):
