@@ -23,18 +23,21 @@ each dip, taking a fifth of the event loop's time instead of its tenth (py-spy,
 bench/results/triggers.txt). At a moderate rate a stall of the event loop (the machine's other
 work) crowds a commit or a few, and lingering then cost what it spared: triggers deferred for
 the linger, and the worker's batch of them after it crowded the intake again (at 500 triggers/s
-under CPU contention, p50 0.1-0.3 s and p99 0.5-1.2 s from trigger to message). Crowding is
+under CPU contention, p50 0.1-0.3 s and p99 0.5-1.2 s from trigger to message). So crowding is
 counted as each commit begins, over the triggers still waiting (counted as each trigger arrived,
 one stall had counted twice; counted off as each request resumed after its commit, the next
-commit, begun before they did, had counted them again). Four such commits within 0.1 s make
-the linger: at 500 triggers/s beside two CPU-bound processes, two within 0.5 s lingered in one
-run of nine, four within 0.5 s in two of nine, four within 0.1 s in none of twelve. Otherwise
-the transaction expands its triggers itself (notifications, first in-app messages), which is
-the quickest way from a trigger to its message. Triggers still in their checks do not count:
-on a database that answers slowly (PostgreSQL) many are in flight at a moderate rate, and no
-commit has a queue. On PostgreSQL the server is never busy unless configured so: with the
-worker in the same process, expanding later cost single triggers 40% more CPU than expanding
-in the request.
+commit, begun before they did, had counted them again), four such commits within 0.5 s make the
+linger, and the worker keeps its batches short while triggers come (`jobs.worker`). At 500
+triggers/s beside two CPU-bound processes no trigger was deferred in nine runs; with a linger of
+0.1 s instead the worker took more of wrk's dips, and single triggers' drain was shorter by a
+sixth and their rate lower in some pairs.
+
+Otherwise the transaction expands its triggers itself (notifications, first in-app messages),
+which is the quickest way from a trigger to its message. Triggers still in their checks do not
+count: on a database that answers slowly (PostgreSQL) many are in flight at a moderate rate,
+and no commit has a queue. On PostgreSQL the server is never busy unless configured so: with
+the worker in the same process, expanding later cost single triggers 40% more CPU than
+expanding in the request.
 
 A request whose own transaction is already open (it claimed an `Idempotency-Key`, which must
 commit with the work) stores its triggers in that transaction instead.
@@ -64,7 +67,7 @@ from herald.workflows.repository import WorkflowDefinitions
 Check = Callable[[TriggerChecks], Awaitable[list[Checked]]]
 SQLITE_BUSY_AT = 16
 """The default `busy_at` on SQLite; PostgreSQL's is None (see `Settings.busy_at_triggers_waiting`)."""
-BUSY_LINGER_SECONDS = 0.1
+BUSY_LINGER_SECONDS = 0.5
 CROWDED_COMMITS_TO_LINGER = 4
 """How many commits must begin crowded within `busy_linger_seconds` for the intake to linger."""
 ACTIVE_SECONDS = 1.0
