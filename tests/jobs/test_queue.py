@@ -386,24 +386,36 @@ class SwitchedForeground:
         return self.waiting
 
 
+class RecordedBatches:
+    """A batch handler that records each batch's size, and whether two ever ran at once; after
+    recording, `then` sees the sizes so far, and the batch takes `seconds(its size)`."""
+
+    def __init__(self, then: Callable[[list[int]], None], seconds: Callable[[int], float]) -> None:
+        self.sizes: list[int] = []
+        self.overlapped = False
+        self._running = 0
+        self._then, self._seconds = then, seconds
+
+    async def run(self, _session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
+        self._running += 1
+        self.overlapped = self.overlapped or self._running > 1
+        self.sizes.append(len(jobs))
+        self._then(self.sizes)
+        await asyncio.sleep(self._seconds(len(jobs)))
+        self._running -= 1
+        return BatchResult()
+
+
 async def test_a_worker_yields_to_a_busy_foreground_one_small_batch_at_a_time(
     database: Database, scope: EnvironmentScope, clock: FakeClock
 ) -> None:
     foreground = SwitchedForeground()
-    batches: list[int] = []
-    running = 0
-    overlapped = False
 
-    async def many(_session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
-        nonlocal running, overlapped
-        running += 1
-        overlapped = overlapped or running > 1
-        batches.append(len(jobs))
-        if sum(batches) >= 12:
+    def answered_after_twelve(sizes: list[int]) -> None:
+        if sum(sizes) >= 12:
             foreground.waiting = False  # the requests are answered: the rest in one batch
-        await asyncio.sleep(0.01)
-        running -= 1
-        return BatchResult()
+
+    batches = RecordedBatches(answered_after_twelve, lambda _size: 0.01)
 
     async def one(_session: AsyncSession, _job: LeasedJob) -> None:
         raise AssertionError("every job runs in a batch")
@@ -416,12 +428,12 @@ async def test_a_worker_yields_to_a_busy_foreground_one_small_batch_at_a_time(
         JobWakeUp(),
         polite,
         clock,
-        batch_handlers={"batch": many},
+        batch_handlers={"batch": batches.run},
         foreground=foreground,
     )
-    await _run_until(worker, lambda: sum(batches) >= 40)
-    assert batches == [4, 4, 4, 28]
-    assert not overlapped
+    await _run_until(worker, lambda: sum(batches.sizes) >= 40)
+    assert batches.sizes == [4, 4, 4, 28]
+    assert not batches.overlapped
     assert {job.status for job in (await job_rows(database)).values()} == {JobStatus.COMPLETED}
 
 
@@ -464,30 +476,20 @@ async def test_a_worker_shares_the_write_turn_in_short_batches_one_at_a_time_whi
     to take 5 ms each, only as many as fit in `shared_turn_seconds` (20 ms), one batch at a
     time; once the requests stop, as many as fit in `batch_seconds`."""
     foreground = QuietForeground()
-    batches: list[int] = []
-    running = 0
-    overlapped = False
 
-    async def many(_session: AsyncSession, jobs: list[LeasedJob]) -> BatchResult:
-        nonlocal running, overlapped
-        running += 1
-        overlapped = overlapped or running > 1
-        batches.append(len(jobs))
-        await asyncio.sleep(0.005 * len(jobs))
-        if sum(batches) >= 28:
+    def stopped_after_twenty_eight(sizes: list[int]) -> None:
+        if sum(sizes) >= 28:
             foreground.requests_come = False
-        running -= 1
-        return BatchResult()
 
+    batches = RecordedBatches(stopped_after_twenty_eight, lambda size: 0.005 * size)
     await enqueue(database, scope, clock(), *[NewJob("batch", {"i": i}) for i in range(40)])
-    sharing = WorkerSettings(
-        batch_size=20, idle_poll_seconds=0.05, shared_turn_seconds=0.02, batch_seconds=1.0
-    )
+    short = WorkerSettings(batch_size=20, idle_poll_seconds=0.05, shared_turn_seconds=0.02, batch_seconds=1)
     worker = JobWorker(
-        database, {}, JobWakeUp(), sharing, clock, batch_handlers={"batch": many}, foreground=foreground
+        database, {}, JobWakeUp(), short, clock, batch_handlers={"batch": batches.run}, foreground=foreground
     )
-    await _run_until(worker, lambda: sum(batches) >= 40)
-    assert batches[0] == 20
-    assert all(1 <= size <= 4 for size in batches[1:-1]), batches
-    assert batches[-1] > 4, batches  # the rest at once (9 to 12 jobs)
-    assert not overlapped
+    await _run_until(worker, lambda: sum(batches.sizes) >= 40)
+    sizes = batches.sizes
+    assert sizes[0] == 20
+    assert all(1 <= size <= 4 for size in sizes[1:-1]), sizes
+    assert sizes[-1] > 4, sizes  # the rest at once (9 to 12 jobs)
+    assert not batches.overlapped
