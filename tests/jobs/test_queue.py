@@ -387,8 +387,8 @@ class SwitchedForeground:
 
 
 class RecordedBatches:
-    """A batch handler that records each batch's size, and whether two ever ran at once; after
-    recording, `then` sees the sizes so far, and the batch takes `seconds(its size)`."""
+    """A batch handler that records each batch's size, and whether two ever ran at once; the
+    batch takes `seconds(its size)`, and then `then` sees the sizes so far."""
 
     def __init__(self, then: Callable[[list[int]], None], seconds: Callable[[int], float]) -> None:
         self.sizes: list[int] = []
@@ -400,8 +400,8 @@ class RecordedBatches:
         self._running += 1
         self.overlapped = self.overlapped or self._running > 1
         self.sizes.append(len(jobs))
-        self._then(self.sizes)
         await asyncio.sleep(self._seconds(len(jobs)))
+        self._then(self.sizes)
         self._running -= 1
         return BatchResult()
 
