@@ -35,10 +35,6 @@ _RANDOM_POOL_SIZE = 4096
 _RANDOM_BYTES = 8
 
 
-def time_ordered_uuid() -> str:
-    return time_ordered_uuids(1)[0]
-
-
 def time_ordered_uuids(count: int) -> list[str]:
     """`count` version 7 UUIDs (RFC 9562) in their canonical text: a trigger without a
     transactionId gets one. Version 7 rather than Novu's random version 4 because the
